@@ -3,6 +3,7 @@
 Readers get finished math: no script to run, no request to another host. A TeX error fails the build.
 """
 
+import atexit
 import html
 import re
 from pathlib import Path
@@ -23,6 +24,7 @@ def katex():
     global _engine
     if _engine is None:  # loading KaTeX into V8 takes ~0.2 s: once per process, reused by `mkdocs serve`
         _engine = MiniRacer()
+        atexit.register(_engine.close)  # without it, mini-racer 0.14.1 can hang the interpreter at exit
         _engine.eval((KATEX / "katex.min.js").read_text(encoding="utf-8"))
     return _engine
 

@@ -1,0 +1,114 @@
+"""Each fault a writer can make fails the tests or the build, with the page named.
+
+Every fault is injected into a throwaway copy of the project, then `pytest` or `mkdocs build --strict` runs
+there as a reader of README would run it.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+PROJECT = ["conftest.py", "pyproject.toml", "mkdocs.yml", "hooks", "vendor", "snippets"]
+ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+
+BROKEN_SNIPPET = "x = 1\ny = 2\nraise RuntimeError('broken snippet')\n"
+
+DOCTEST_FAULTS = {
+    "missing_file.md": '# Page\n\n```python\n--8<-- "snippets/no_such_file.py"\n```\n',
+    "missing_section.md": '# Page\n\n```python\n--8<-- "snippets/linearity_model.py:no_such_section"\n```\n',
+    "raises_in_admonition.md": '# Page\n\n!!! note\n\n    Text.\n\n    ```python\n    1 / 0\n    ```\n',
+    "raises_in_tab.md": '# Page\n\n=== "One"\n\n    ```python\n    print("fine")\n    ```\n\n'
+    '    ```text title="Output"\n    fine\n    ```\n\n=== "Two"\n\n    ```python\n    [][1]\n    ```\n',
+    "raises_in_snippet.md": '# Page\n\n```python\n--8<-- "snippets/broken.py"\n```\n',
+    "stale_output.md": '# Page\n\n```python\nprint("printed now")\n```\n\n```text title="Output"\nshown before\n```\n',
+}
+
+BUILD_FAULTS = {
+    "broken_link": ("See [the page](no-such-page.md).", "no-such-page.md"),
+    "broken_anchor": ("See [the section](linearity-model.md#no-such-section).", "#no-such-section"),
+    "tex_error": (r"Math: $\frac{1}{$.", r"KaTeX cannot typeset '\\frac{1}{'"),
+    "missing_snippet": ('```python\n--8<-- "snippets/no_such_file.py"\n```', "no_such_file.py"),
+}
+
+
+def copy_project(destination: Path) -> Path:
+    for name in PROJECT:
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, destination / name)
+    shutil.copytree(ROOT / "docs", destination / "docs")
+    return destination
+
+
+@pytest.fixture(scope="module")
+def doctest_run(tmp_path_factory):
+    project = copy_project(tmp_path_factory.mktemp("faulty"))
+    (project / "snippets" / "broken.py").write_text(BROKEN_SNIPPET)
+    for name, text in DOCTEST_FAULTS.items():
+        (project / "docs" / name).write_text(text)
+    pages = [f"docs/{name}" for name in DOCTEST_FAULTS]
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--continue-on-collection-errors", *pages],
+        cwd=project, capture_output=True, text=True, env=ENV,
+    )
+
+
+@pytest.fixture(scope="module")
+def build_runs(tmp_path_factory):
+    """One build per fault, all at once: a build stops at its first error."""
+    started = {}
+    for name, (markdown, _) in BUILD_FAULTS.items():
+        project = copy_project(tmp_path_factory.mktemp(name))
+        (project / "docs" / "index.md").write_text(f"# Home\n\n{markdown}\n")
+        started[name] = subprocess.Popen(
+            [sys.executable, "-m", "mkdocs", "build", "--strict"],
+            cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV,
+        )
+    return {name: finish(process) for name, process in started.items()}
+
+
+def finish(process, seconds=120):
+    try:
+        return process.communicate(timeout=seconds)[0], process.returncode
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return f"the build hung for {seconds} s:\n{process.communicate()[0]}", None
+
+
+def test_doctest_run_fails(doctest_run):
+    assert doctest_run.returncode == 1, doctest_run.stdout + doctest_run.stderr
+    assert "1 passed" in doctest_run.stdout, "the healthy fence in the tab should still pass"
+
+
+@pytest.mark.parametrize(
+    "page, expected",
+    [
+        ("missing_file.md", "line 3: cannot embed the snippet: Snippet at path 'snippets/no_such_file.py' could not be found"),
+        ("missing_section.md", "Snippet section 'no_such_section' could not be located"),
+        ("raises_in_admonition.md", "docs/raises_in_admonition.md: the Python fence at line 7 failed"),
+        ("raises_in_tab.md", "docs/raises_in_tab.md: the Python fence at line 15 failed"),
+        ("raises_in_snippet.md", 'File "snippets/broken.py", line 3 (embedded in docs/raises_in_snippet.md at line 4)'),
+        ("stale_output.md", "-shown before\n+printed now"),
+    ],
+)
+def test_fault_fails_with_page_named(doctest_run, page, expected):
+    report = doctest_run.stdout
+    assert f"docs/{page}" in report.split("short test summary info")[-1], f"{page} is not reported as failing:\n{report}"
+    assert expected in report, f"expected {expected!r} in the report:\n{report}"
+
+
+def test_stale_output_shows_a_diff(doctest_run):
+    assert "--- shown on stale_output.md (line 8)\n+++ printed by the code now" in doctest_run.stdout
+
+
+@pytest.mark.parametrize("fault", BUILD_FAULTS)
+def test_build_fails_with_page_named(build_runs, fault):
+    log, returncode = build_runs[fault]
+    assert returncode is not None, log
+    assert returncode != 0, f"mkdocs build --strict passed despite {fault}:\n{log}"
+    assert "index.md" in log, f"the log does not name the page:\n{log}"
+    assert BUILD_FAULTS[fault][1] in log, f"the log does not name {BUILD_FAULTS[fault][1]!r}:\n{log}"
