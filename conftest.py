@@ -298,3 +298,10 @@ def pytest_sessionfinish(session):
 def executed_fences():
     """Fences that ran and passed in this session, per page."""
     return EXECUTED
+
+
+def pytest_terminal_summary(terminalreporter):
+    if EXECUTED:
+        terminalreporter.write_line(
+            f"doc-test: {sum(EXECUTED.values())} Python fences executed on {len(EXECUTED)} pages, outputs checked"
+        )
