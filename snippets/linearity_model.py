@@ -48,3 +48,5 @@ if __name__ == "__main__":
     torch.manual_seed(42)
     batch_x, batch_y = torch.randn(BATCH_SIZE, IN_FEATURES), torch.randn(BATCH_SIZE, IN_FEATURES)
     print("\n".join(verdicts(batch_x, batch_y, training=False)))
+    print("\nIn training mode, where batch norm uses the batch's own mean and variance:")
+    print("\n".join(verdicts(batch_x, batch_y, training=True)))
