@@ -41,6 +41,13 @@ def on_files(files, config):
 
 
 def on_page_content(content, page, config, files):
+    for heading in flatten(page.toc):
+        if "arithmatex" in heading.title or "\\(" in heading.title:
+            raise PluginError(
+                f"{page.file.src_uri}: the heading {heading.title!r} holds math, which the table of "
+                "contents and search show as raw TeX; write it in words or Unicode"
+            )
+
     def typeset(match):
         tex = html.unescape(match.group(2)).strip()
         display = match.group(1) == "div"
@@ -52,3 +59,9 @@ def on_page_content(content, page, config, files):
         return f'<div class="arithmatex">{rendered}</div>' if display else f'<span class="arithmatex">{rendered}</span>'
 
     return FORMULA.sub(typeset, content)
+
+
+def flatten(toc):
+    for heading in toc:
+        yield heading
+        yield from flatten(heading.children)

@@ -1,4 +1,4 @@
-"""Experiment 2: in training mode, a sample's output depends on the other samples in its batch.
+"""Experiment 2: in training mode a sample's output depends on its batch.
 
 Run it: python snippets/bn_batch_dependence.py
 """
@@ -7,31 +7,33 @@ import torch
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)
-num_features = 3
+features = 3
 
-# The original experiment: batches of 2 and 8, each through a fresh layer. Both come out with
-# mean 0 per feature. That is what normalizing does; a linear map (centering) does it too.
+# The original experiment: batches of 2 and 8, each through a fresh layer.
+# Both come out with mean 0 per feature: that is what normalizing does, and
+# centering, a linear map, does it too.
 for batch_size in (2, 8):
-    batch = torch.randn(batch_size, num_features)
-    out = torch.nn.BatchNorm1d(num_features)(batch).detach()
-    assert torch.allclose(out.mean(dim=0), torch.zeros(num_features), atol=1e-6)
+    batch = torch.randn(batch_size, features)
+    out = torch.nn.BatchNorm1d(features)(batch).detach()
+    assert torch.allclose(out.mean(dim=0), torch.zeros(features), atol=1e-6)
     print(f"batch of {batch_size}: output mean per feature {out.mean(dim=0).abs()}")
 
-# A batch of 2 normalizes every feature to -1 and +1 (up to eps): the values themselves are lost.
-pair = torch.randn(2, num_features)
-assert torch.allclose(torch.nn.BatchNorm1d(num_features)(pair).abs(), torch.ones(2, num_features), atol=1e-3)
+# A batch of 2 normalizes every feature to -1 and +1 (up to eps).
+pair = torch.randn(2, features)
+out = torch.nn.BatchNorm1d(features)(pair).detach()
+assert torch.allclose(out.abs(), torch.ones(2, features), atol=1e-3)
 
-# The evidence: one layer, one sample, two batches. The same input gets two different outputs.
-bn = torch.nn.BatchNorm1d(num_features)
-sample = torch.randn(1, num_features)
-batch_a = torch.cat([sample, torch.randn(3, num_features)])
-batch_b = torch.cat([sample, torch.randn(3, num_features) + 5])
-out_a, out_b = bn(batch_a)[0], bn(batch_b)[0]
+# The evidence: one layer, one sample, two batches, two different outputs.
+bn = torch.nn.BatchNorm1d(features)
+sample = torch.randn(1, features)
+batch_a = torch.cat([sample, torch.randn(3, features)])
+batch_b = torch.cat([sample, torch.randn(3, features) + 5])
+out_a, out_b = bn(batch_a)[0].detach(), bn(batch_b)[0].detach()
 assert not torch.allclose(out_a, out_b, atol=0.1)
-print("same sample, batch A:", out_a.detach())
-print("same sample, batch B:", out_b.detach())
+print("same sample, batch A:", out_a)
+print("same sample, batch B:", out_b)
 
-# In eval mode the running statistics are fixed, so the companions no longer matter.
+# In eval mode the running statistics are fixed: companions no longer matter.
 bn.eval()
 assert torch.equal(bn(batch_a)[0], bn(batch_b)[0])
 print("eval mode, batch A and B:", bn(batch_a)[0].detach())

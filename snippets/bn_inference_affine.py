@@ -1,4 +1,4 @@
-"""Experiment 3: in eval mode batch norm is a fixed affine map, linear only if its offset vanishes.
+"""Experiment 3: in eval mode batch norm is a fixed affine map, not a linear one.
 
 Run it: python snippets/bn_inference_affine.py
 """
@@ -9,27 +9,28 @@ from linearity import classify
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=4, sci_mode=False)
-num_features = 3
+features = 3
 
-bn = torch.nn.BatchNorm1d(num_features)
-bn(3 * torch.randn(4, num_features) + 1)  # one training step moves the running statistics
+bn = torch.nn.BatchNorm1d(features)
+bn(3 * torch.randn(4, features) + 1)  # a training step moves the running statistics
 bn.eval()
 
-scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-offset = bn.bias - scale * bn.running_mean  # what eval-mode batch norm adds to every sample
+# What eval-mode batch norm does to every sample: scale, then add an offset.
+scale = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach()
+offset = (bn.bias - scale * bn.running_mean).detach()
 
-x = torch.randn(4, num_features)
+x, y = torch.randn(2, 4, features)
 with torch.no_grad():
-    assert torch.allclose(bn(x), scale * x + offset)  # y = s * x + offset: affine
-    assert torch.allclose(bn(torch.zeros(1, num_features)), offset)  # f(0) is the offset, not 0
-    defect = bn(0.5 * x + 0.3 * x.flip(0)) - (0.5 * bn(x) + 0.3 * bn(x.flip(0)))
-    assert torch.allclose(defect, 0.2 * offset.expand_as(defect), atol=1e-6)  # (1 - 0.5 - 0.3) * offset
+    assert torch.allclose(bn(x), scale * x + offset)  # affine
+    assert torch.allclose(bn(torch.zeros(1, features)), offset)  # f(0) is not 0
+    defect = bn(0.5 * x + 0.3 * y) - (0.5 * bn(x) + 0.3 * bn(y))
+    assert torch.allclose(defect, (1 - 0.5 - 0.3) * offset.expand(4, -1), atol=1e-6)
 
 print("running_mean:", bn.running_mean)
 print("running_var: ", bn.running_var)
-print("offset:      ", offset.detach())
+print("offset:      ", offset)
 print("eval batch norm is", classify(bn, x))
 
 with torch.no_grad():
-    bn.bias.copy_(scale * bn.running_mean)  # choose beta so that the offset vanishes
+    bn.bias.copy_(scale * bn.running_mean)  # the beta that cancels the offset
 print("with beta = s * running_mean it is", classify(bn, x))

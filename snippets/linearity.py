@@ -1,11 +1,12 @@
-"""Is a layer linear, affine or nonlinear? A checker you can copy next to your own code.
+"""Is a layer linear, affine or nonlinear? A checker to copy next to your code.
 
     from linearity import classify, measure
-    classify(model, torch.randn(8, 3))   # "linear", "affine" or "nonlinear"
-    measure(model, torch.randn(8, 3))    # the defects behind the verdict
+    classify(model, torch.randn(8, 3))  # "linear", "affine" or "nonlinear"
+    measure(model, torch.randn(8, 3))   # the defects behind the verdict
 
-`f` maps a batch to a batch: a torch module or any callable. The checker never changes it: a module's
-parameters, buffers (running statistics, num_batches_tracked) and train/eval mode are restored.
+`f` maps a batch to a batch: a torch module or any callable. The checker never
+changes it: a module's parameters, buffers (running statistics,
+num_batches_tracked) and train/eval modes are restored afterwards.
 
 Run it: python snippets/linearity.py
 """
@@ -16,79 +17,87 @@ from dataclasses import dataclass
 
 import torch
 
-# f(a x + c y) = a f(x) + c f(y) must hold for all of these (a, c) to call f linear:
-# additivity, then homogeneity with negative, large and zero factors, then mixtures.
-LINEAR = [(1.0, 1.0), (2.0, 0.0), (-1.0, 0.0), (100.0, 0.0), (0.0, 0.0), (0.5, 0.3), (-3.0, 2.0), (40.0, -25.0)]
-# Affine combinations (a + c = 1) must hold to call f affine; y = 0 among the points catches f(2x) = f(x).
-AFFINE = [(0.3, 0.7), (-2.0, 3.0), (5.0, -4.0), (60.0, -59.0)]
+# f(a x + c y) = a f(x) + c f(y) must hold for all these (a, c) to call f linear:
+# additivity, homogeneity with negative, large and zero factors, mixtures.
+LINEAR = [(1, 1), (2, 0), (-1, 0), (100, 0), (0, 0), (0.5, 0.3), (-3, 2), (40, -25)]
+# Affine combinations (a + c = 1) must hold to call f affine.
+AFFINE = [(0.3, 0.7), (-2, 3), (5, -4), (60, -59)]
 TRIALS = 3
-ROUNDING = 1000  # tolerance in units of the dtype's machine epsilon, relative to the outputs' size
+ROUNDING = 1000  # tolerance in machine epsilons of the dtype, relative to outputs
 
 
 @dataclass(frozen=True)
 class Defects:
-    """Largest violations found, each relative to the size of the outputs involved."""
+    """Largest violations found, each relative to the outputs involved."""
 
     additivity: float  # f(x + y) vs f(x) + f(y)
     homogeneity: float  # f(a x) vs a f(x)
-    linear_combination: float  # f(a x + c y) vs a f(x) + c f(y), any a and c
+    linear_combination: float  # f(a x + c y) vs a f(x) + c f(y)
     affine_combination: float  # the same with a + c = 1
     at_zero: float  # f(0), which is 0 for a linear map
     tolerance: float  # below this a defect counts as rounding
 
     @property
     def verdict(self) -> str:
-        if max(self.additivity, self.homogeneity, self.linear_combination, self.at_zero) <= self.tolerance:
+        linear = self.additivity, self.homogeneity, self.linear_combination
+        if max(*linear, self.at_zero) <= self.tolerance:
             return "linear"
-        return "affine" if self.affine_combination <= self.tolerance else "nonlinear"
+        affine = self.affine_combination <= self.tolerance
+        return "affine" if affine else "nonlinear"
 
 
 def classify(f, example: torch.Tensor, seed: int = 0) -> str:
-    """'linear', 'affine' or 'nonlinear': how `f` behaves on batches shaped like `example`."""
+    """'linear', 'affine' or 'nonlinear': how `f` acts on batches like `example`."""
     return measure(f, example, seed).verdict
 
 
 def measure(f, example: torch.Tensor, seed: int = 0) -> Defects:
-    """Try `f` on random batches shaped like `example` and their combinations; report the worst defects."""
+    """Try `f` on random batches like `example` and on their combinations."""
     check_example(example)
     with unchanged(f), torch.no_grad():
         evaluate = checked(f, example)
         generator = torch.Generator(device=example.device).manual_seed(seed)
-        spread = example.std().item() if example.numel() > 1 and example.std() > 0 else 1.0
+        spread = example.std().item() if example.numel() > 1 else 0.0
         zero = torch.zeros_like(example)
-        worst = {"additivity": 0.0, "homogeneity": 0.0, "linear": 0.0, "affine": 0.0}
+        # y = 0 among the points makes the affine test catch f(2x) = f(x).
+        points = {"0": (zero, evaluate(zero))}
+        worst = dict.fromkeys(["additivity", "homogeneity", "linear", "affine"], 0)
         for trial in range(TRIALS):
-            x = example if trial == 0 else spread * random_like(example, generator)
-            y = spread * random_like(example, generator)
-            outputs = {"x": (x, evaluate(x)), "y": (y, evaluate(y)), "0": (zero, evaluate(zero))}
+            x = example if trial == 0 else random_like(example, generator, spread)
+            y = random_like(example, generator, spread)
+            points |= {"x": (x, evaluate(x)), "y": (y, evaluate(y))}
             for a, c in LINEAR:
-                defect = combination_defect(evaluate, a, outputs["x"], c, outputs["y"])
-                kind = "additivity" if (a, c) == (1.0, 1.0) else "homogeneity" if c == 0 else "linear"
-                worst[kind] = max(worst[kind], defect)
+                kind = "homogeneity" if c == 0 else "linear"
+                kind = "additivity" if a == c == 1 else kind
+                found = defect(evaluate, a, points["x"], c, points["y"])
+                worst[kind] = max(worst[kind], found)
             for a, c in AFFINE:
                 for u, v in [("x", "y"), ("x", "0"), ("0", "y")]:
-                    worst["affine"] = max(worst["affine"], combination_defect(evaluate, a, outputs[u], c, outputs[v]))
-        at_zero = outputs["0"][1].abs().max().item() / max(evaluate(example).abs().max().item(), tiny(example))
+                    found = defect(evaluate, a, points[u], c, points[v])
+                    worst["affine"] = max(worst["affine"], found)
+        size = max(evaluate(example).abs().max().item(), tiny(example))
     return Defects(
         additivity=worst["additivity"],
         homogeneity=worst["homogeneity"],
         linear_combination=worst["linear"],
         affine_combination=worst["affine"],
-        at_zero=at_zero,
+        at_zero=points["0"][1].abs().max().item() / size,
         tolerance=tolerance(example),
     )
 
 
-def combination_defect(evaluate, a, x_fx, c, y_fy) -> float:
-    """|f(a x + c y) - a f(x) - c f(y)|, relative to the largest output involved."""
-    (x, fx), (y, fy) = x_fx, y_fy
-    combined, separate = evaluate(a * x + c * y), a * fx + c * fy
-    size = max(combined.abs().max(), (a * fx).abs().max(), (c * fy).abs().max(), fx.abs().max(), fy.abs().max())
-    return (combined - separate).abs().max().item() / max(size.item(), tiny(x))
+def defect(evaluate, a, point_u, c, point_v) -> float:
+    """|f(a u + c v) - a f(u) - c f(v)|, relative to the largest output involved."""
+    (u, f_u), (v, f_v) = point_u, point_v
+    combined = evaluate(a * u + c * v)
+    parts = [combined, a * f_u, c * f_v, f_u, f_v]
+    size = max(max(part.abs().max().item() for part in parts), tiny(u))
+    return (combined - a * f_u - c * f_v).abs().max().item() / size
 
 
-def random_like(example, generator):
-    return torch.randn(example.shape, generator=generator, dtype=example.dtype, device=example.device)
+def random_like(example, generator, spread):
+    like = dict(dtype=example.dtype, device=example.device)
+    return (spread or 1.0) * torch.randn(example.shape, generator=generator, **like)
 
 
 def tolerance(tensor):
@@ -101,48 +110,62 @@ def tiny(tensor):
 
 def check_example(example):
     if not isinstance(example, torch.Tensor):
-        raise TypeError(f"example must be a torch.Tensor shaped like one batch, e.g. torch.randn(8, 3); got {type(example).__name__}")
+        raise TypeError(
+            "example must be a torch.Tensor shaped like one batch, "
+            f"e.g. torch.randn(8, 3); got {type(example).__name__}"
+        )
     if example.dtype not in (torch.float32, torch.float64):
         raise TypeError(
-            f"example has dtype {example.dtype}; pass a float32 or float64 batch, e.g. example.double(): "
-            "integers cannot be scaled by 0.3, and half precision rounds too coarsely to tell affine from nonlinear"
+            f"example has dtype {example.dtype}; pass a float32 or float64 batch, "
+            "e.g. example.double(): integers cannot be scaled by 0.3, and half "
+            "precision rounds too coarsely to tell affine from nonlinear"
         )
 
 
 def checked(f, example):
-    """`f` wrapped so that each way it can mislead the checker raises an error that says what to do."""
+    """`f`, raising an error that says what to do wherever it would mislead."""
 
     def evaluate(batch):
         output = f(batch)
         if not isinstance(output, torch.Tensor):
-            raise TypeError(f"f must return a tensor; it returned {type(output).__name__}. Wrap it: lambda x: f(x)[0]")
+            raise TypeError(
+                f"f must return a tensor; it returned {type(output).__name__}. "
+                "Wrap it: lambda x: f(x)[0]"
+            )
         if not torch.isfinite(output).all():
-            raise ValueError("f returned inf or nan; check it on a batch like example, or pass a smaller example")
+            raise ValueError(
+                "f returned inf or nan; check it on a batch like example, "
+                "or pass a smaller example"
+            )
         return output
 
+    shape = tuple(example.shape)
     try:
         first = evaluate(example)
     except (TypeError, ValueError) as error:
-        if "more than 1 value per channel" in str(error):
-            raise ValueError(
-                f"f cannot take a batch shaped like example {tuple(example.shape)}: a training-mode batch norm "
-                "needs at least 2 samples per channel. Pass a larger batch, or call f.eval() to check inference."
-            ) from error
-        raise
-    except RuntimeError as error:
-        raise ValueError(f"f cannot take a batch shaped like example {tuple(example.shape)}: {error}") from error
-    again = evaluate(example)
-    if (first - again).abs().max() > tolerance(example) * max(first.abs().max().item(), tiny(example)):
+        if "more than 1 value per channel" not in str(error):
+            raise
         raise ValueError(
-            "f gave two different outputs for the same input, so no verdict is possible. "
-            "Is dropout or another random layer in training mode? Call f.eval() or seed it inside f."
+            f"f cannot take a batch shaped like example {shape}: a training-mode "
+            "batch norm needs at least 2 samples per channel. Pass a larger "
+            "batch, or call f.eval() to check inference."
+        ) from error
+    except RuntimeError as error:
+        message = f"f cannot take a batch shaped like example {shape}: {error}"
+        raise ValueError(message) from error
+    size = max(first.abs().max().item(), tiny(example))
+    if (first - evaluate(example)).abs().max() > tolerance(example) * size:
+        raise ValueError(
+            "f gave two different outputs for the same input, so no verdict is "
+            "possible. Is dropout or another random layer in training mode? "
+            "Call f.eval(), or seed it inside f."
         )
     return evaluate
 
 
 @contextlib.contextmanager
 def unchanged(f):
-    """Restore a module's parameters, buffers and train/eval modes after the checks."""
+    """Restore a module's parameters, buffers and train/eval modes afterwards."""
     if not isinstance(f, torch.nn.Module):
         yield
         return

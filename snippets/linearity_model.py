@@ -1,4 +1,4 @@
-"""The Q&A's linearity model: Linear(3 -> 1) then BatchNorm1d(1), tested for linearity.
+"""The Q&A's linearity model: Linear(3 -> 1) then BatchNorm1d(1). Is it linear?
 
 Run it: python snippets/linearity_model.py
 """
@@ -9,7 +9,7 @@ BATCH_SIZE, IN_FEATURES, OUT_FEATURES = 4, 3, 1
 
 
 class LinearBN(torch.nn.Module):
-    """A fully connected layer and batch norm, with statistics and affine parameters away from identity."""
+    """Linear then batch norm, with statistics and parameters away from identity."""
 
     def __init__(self, use_bias: bool, use_bn_mean: bool):
         super().__init__()
@@ -19,7 +19,8 @@ class LinearBN(torch.nn.Module):
         with torch.no_grad():
             self.bn.running_mean.fill_(4.2 if use_bn_mean else 0.0)
             self.bn.running_var.fill_(1.5)
-            self.bn.bias.fill_(1.3 if use_bias else 0.0)  # "use_bias" switches both layers' biases
+            # "use_bias" switches on both biases: the linear layer's and this one.
+            self.bn.bias.fill_(1.3 if use_bias else 0.0)
             self.bn.weight.fill_(2.5)
 
     def forward(self, x):
@@ -27,7 +28,7 @@ class LinearBN(torch.nn.Module):
 
 
 def is_linear(model, x, y, tolerance=1e-5):
-    """The Q&A's test: does f(0.5 x + 0.3 y) equal 0.5 f(x) + 0.3 f(y) on these batches?"""
+    """The Q&A's test: is f(0.5 x + 0.3 y) equal to 0.5 f(x) + 0.3 f(y)?"""
     with torch.no_grad():
         defect = model(0.5 * x + 0.3 * y) - (0.5 * model(x) + 0.3 * model(y))
     return defect.abs().max().item() < tolerance
@@ -46,7 +47,8 @@ def verdicts(x, y, training: bool):
 
 if __name__ == "__main__":
     torch.manual_seed(42)
-    batch_x, batch_y = torch.randn(BATCH_SIZE, IN_FEATURES), torch.randn(BATCH_SIZE, IN_FEATURES)
+    batch_x = torch.randn(BATCH_SIZE, IN_FEATURES)
+    batch_y = torch.randn(BATCH_SIZE, IN_FEATURES)
     print("\n".join(verdicts(batch_x, batch_y, training=False)))
-    print("\nIn training mode, where batch norm uses the batch's own mean and variance:")
+    print("\nIn training mode, batch norm uses each batch's own statistics:")
     print("\n".join(verdicts(batch_x, batch_y, training=True)))

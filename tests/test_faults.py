@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).parent.parent
 PROJECT = ["conftest.py", "pyproject.toml", "mkdocs.yml", "hooks", "vendor", "snippets"]
@@ -33,7 +34,10 @@ BUILD_FAULTS = {
     "broken_anchor": ("See [the section](linearity-model.md#no-such-section).", "#no-such-section"),
     "tex_error": (r"Math: $\frac{1}{$.", r"KaTeX cannot typeset '\\frac{1}{'"),
     "missing_snippet": ('```python\n--8<-- "snippets/no_such_file.py"\n```', "no_such_file.py"),
+    "math_in_heading": ("## About $x^2$\n\nText.", "holds math"),
 }
+# A fence that renders but that the doc-test does not run: only the guard test sees it.
+HIDDEN_FENCE = "# Home\n\n```python\nx = 1\n```\n\n```{.python notest}\nprint('hidden')\n```\n"
 
 
 def copy_project(destination: Path) -> Path:
@@ -77,6 +81,27 @@ def finish(process, seconds=120):
     except subprocess.TimeoutExpired:
         process.kill()
         return f"the build hung for {seconds} s:\n{process.communicate()[0]}", None
+
+
+@pytest.fixture(scope="module")
+def guard_run(tmp_path_factory):
+    project = copy_project(tmp_path_factory.mktemp("hidden"))
+    shutil.rmtree(project / "docs")
+    (project / "docs").mkdir()
+    (project / "docs" / "index.md").write_text(HIDDEN_FENCE)
+    config = yaml.safe_load((project / "mkdocs.yml").read_text())
+    config["nav"] = [{"Home": "index.md"}]
+    (project / "mkdocs.yml").write_text(yaml.safe_dump(config))
+    shutil.copytree(ROOT / "tests", project / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "docs", "tests/test_site.py"],
+        cwd=project, capture_output=True, text=True, env=ENV,
+    )
+
+
+def test_guard_fails_on_a_fence_that_did_not_run(guard_run):
+    assert guard_run.returncode == 1, guard_run.stdout + guard_run.stderr
+    assert "docs/index.md: 2 Python blocks rendered, 1 collected, 1 executed" in guard_run.stdout, guard_run.stdout
 
 
 def test_doctest_run_fails(doctest_run):
