@@ -223,7 +223,7 @@ class PageRunner(DefaultRunner):
             if printed.strip():
                 raise StaleOutput(
                     f"{page.name}:{test.start_line}: this fence prints output that the page does not show.\n"
-                    'Add an empty ```text title="Output"``` block right after it and run `pytest --update-outputs`.\n'
+                    'Add an empty ```{.text .no-copy title="Output"}``` block right after it and run `pytest --update-outputs`.\n'
                     f"It printed:\n{printed}"
                 )
             return

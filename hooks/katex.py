@@ -56,7 +56,9 @@ def on_page_content(content, page, config, files):
         except JSEvalException as error:
             message = str(error).split("\n")[0].removeprefix("<anonymous>:1: ")
             raise PluginError(f"{page.file.src_uri}: KaTeX cannot typeset {tex!r}: {message}") from None
-        return f'<div class="arithmatex">{rendered}</div>' if display else f'<span class="arithmatex">{rendered}</span>'
+        if display:  # focusable, so that a formula wider than the screen can be scrolled by keyboard
+            return f'<div class="arithmatex" tabindex="0">{rendered}</div>'
+        return f'<span class="arithmatex">{rendered}</span>'
 
     return FORMULA.sub(typeset, content)
 

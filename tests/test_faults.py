@@ -5,16 +5,16 @@ there as a reader of README would run it.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).parent.parent
-PROJECT = ["conftest.py", "pyproject.toml", "mkdocs.yml", "hooks", "vendor", "snippets"]
+PROJECT = ["conftest.py", "pyproject.toml", "mkdocs.yml", "hooks", "overrides", "vendor", "snippets"]
 ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
 
 BROKEN_SNIPPET = "x = 1\ny = 2\nraise RuntimeError('broken snippet')\n"
@@ -89,9 +89,9 @@ def guard_run(tmp_path_factory):
     shutil.rmtree(project / "docs")
     (project / "docs").mkdir()
     (project / "docs" / "index.md").write_text(HIDDEN_FENCE)
-    config = yaml.safe_load((project / "mkdocs.yml").read_text())
-    config["nav"] = [{"Home": "index.md"}]
-    (project / "mkdocs.yml").write_text(yaml.safe_dump(config))
+    config = (project / "mkdocs.yml").read_text()
+    nav = re.search(r"^nav:\n(?:  - .*\n)+", config, flags=re.M).group(0)
+    (project / "mkdocs.yml").write_text(config.replace(nav, "nav:\n  - Home: index.md\n"))
     shutil.copytree(ROOT / "tests", project / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "docs", "tests/test_site.py"],

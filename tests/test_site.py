@@ -1,9 +1,6 @@
 """The built site: `mkdocs build --strict` is clean, and every Python block it shows was executed."""
 
-import os
 import re
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -14,19 +11,6 @@ PAGES = sorted((ROOT / "docs").rglob("*.md"))
 PYTHON_BLOCK = re.compile(r'<div class="language-(?:python|py|python3) highlight">')
 
 
-@pytest.fixture(scope="session")
-def build(tmp_path_factory):
-    site = tmp_path_factory.mktemp("site")
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],  # never -q: it hides warnings
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )
-    return site, result
-
-
 def rendered(site: Path, page: Path) -> str:
     relative = page.relative_to(ROOT / "docs").with_suffix("")
     folder = relative.parent if relative.name == "index" else relative
@@ -34,21 +18,18 @@ def rendered(site: Path, page: Path) -> str:
 
 
 def test_build_is_strict_and_clean(build):
-    _, result = build
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, f"mkdocs build --strict failed:\n{log}"
-    problems = [line for line in log.splitlines() if line.startswith(("WARNING", "ERROR"))]
+    assert build.returncode == 0, f"mkdocs build --strict failed:\n{build.log}"
+    problems = [line for line in build.log.splitlines() if line.startswith(("WARNING", "ERROR"))]
     assert not problems, "mkdocs build printed:\n" + "\n".join(problems)
 
 
 @pytest.mark.after_fences
 def test_every_python_block_on_the_site_ran(build, executed_fences, request):
-    site, result = build
-    assert result.returncode == 0, "the site did not build; see test_build_is_strict_and_clean"
+    assert build.returncode == 0, "the site did not build; see test_build_is_strict_and_clean"
     collected = Counter(Path(item.path) for item in request.session.items if item.get_closest_marker("markdown-docs"))
     if not collected:
         pytest.skip("the pages' fences were not collected in this run: run `pytest` with no arguments")
-    shown = {page: len(PYTHON_BLOCK.findall(rendered(site, page))) for page in PAGES}
+    shown = {page: len(PYTHON_BLOCK.findall(rendered(build.site, page))) for page in PAGES}
     assert sum(shown.values()) > 0, "no Python block found in the rendered site: has the HTML markup changed?"
     mismatches = [
         f"{page.relative_to(ROOT)}: {shown[page]} Python blocks rendered, {collected[page]} collected, "

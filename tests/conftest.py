@@ -1,0 +1,91 @@
+"""Fixtures for the tests of the built site: the build, a local server and a browser."""
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from static_server import serve
+
+ROOT = Path(__file__).parent.parent
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+# Without the networking flags Chromium calls Google's hosts at start-up; tests must see no request.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@dataclass
+class Build:
+    site: Path
+    url: str  # where the site is served and what it was built for
+    log: str
+    returncode: int
+
+
+@pytest.fixture(scope="session")
+def build(tmp_path_factory):
+    """The site built once per session with `mkdocs build --strict` (never -q: it hides warnings), and served."""
+    site = tmp_path_factory.mktemp("site")
+    with serve(site) as url:
+        result = subprocess.run(
+            [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "SITE_URL": url},
+        )
+        yield Build(site, url, result.stdout + result.stderr, result.returncode)
+
+
+@pytest.fixture(scope="session")
+def site_url(build):
+    assert build.returncode == 0, "the site did not build; see test_build_is_strict_and_clean"
+    return build.url
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Playwright's sync API, once Chromium is known to be there: a visible skip without it, a failure in CI."""
+    try:
+        import playwright.sync_api as playwright_api
+    except ImportError:
+        playwright_api, missing = None, "playwright is not installed: `pip install -r requirements.txt`"
+    else:
+        missing = None if CHROMIUM.exists() else f"no Chromium at {CHROMIUM}: `apt-get install chromium`"
+    if missing and os.environ.get("REQUIRE_BROWSER"):
+        pytest.fail(f"REQUIRE_BROWSER is set, but {missing}")
+    if missing:
+        pytest.skip(f"browser tests need Chromium and playwright; {missing}")
+    return playwright_api
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+
+
+@pytest.fixture(scope="session")
+def browser(chromium):
+    with chromium.sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts():
+    """Folder for screenshots, covered by .gitignore."""
+    folder = ROOT / "test-artifacts"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    return folder
