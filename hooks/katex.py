@@ -10,10 +10,12 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
+from mkdocs.utils import get_relative_url
 from py_mini_racer import JSEvalException, MiniRacer
 
 KATEX = Path(__file__).parent.parent / "vendor" / "katex"
 SERVED_AT = "assets/katex"
+PRELOADED_FONTS = ["KaTeX_Main-Regular.woff2", "KaTeX_Math-Italic.woff2"]
 # What pymdownx.arithmatex (generic mode) writes: \( inline \) in a span, \[ display \] in a div.
 FORMULA = re.compile(r'<(span|div) class="arithmatex">\\[(\[](.*?)\\[)\]]</\1>', re.DOTALL)
 
@@ -47,7 +49,10 @@ def on_page_content(content, page, config, files):
                 f"{page.file.src_uri}: the heading {heading.title!r} holds math, which the table of "
                 "contents and search show as raw TeX; write it in words or Unicode"
             )
+    return content  # still TeX: the search index stores the short source, not KaTeX's markup
 
+
+def on_post_page(output, page, config):
     def typeset(match):
         tex = html.unescape(match.group(2)).strip()
         display = match.group(1) == "div"
@@ -60,7 +65,16 @@ def on_page_content(content, page, config, files):
             return f'<div class="arithmatex" tabindex="0">{rendered}</div>'
         return f'<span class="arithmatex">{rendered}</span>'
 
-    return FORMULA.sub(typeset, content)
+    typeset_output, formulas = FORMULA.subn(typeset, output)
+    if not formulas:
+        return output
+    # Fonts that almost every formula needs arrive with the stylesheets, not after the text has been laid out.
+    preloads = "".join(
+        f'<link rel="preload" href="{get_relative_url(f"{SERVED_AT}/fonts/{font}", page.url)}" as="font" '
+        'type="font/woff2" crossorigin>'
+        for font in PRELOADED_FONTS
+    )
+    return typeset_output.replace("</head>", f"{preloads}</head>", 1)
 
 
 def flatten(toc):
