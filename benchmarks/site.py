@@ -27,13 +27,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+from chromium import CHROMIUM, FLAGS  # noqa: E402  (started as the browser tests start it)
 from static_server import serve  # noqa: E402  (the test suite's gzip server)
 
 TOOLS = ROOT / ".benchmark"
 NPM_PACKAGES = ["lighthouse@13.5.0", "katex@0.19.1"]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = "--headless=new --no-sandbox --disable-gpu --disable-background-networking " \
-    "--disable-component-update --disable-sync --no-first-run --disable-quic"
 ANCHOR_PAGE = ROOT / "docs" / "batchnorm-training.md"
 TARGETS = {"performance": 98, "accessibility": 100, "best-practices": 100, "seo": 100}
 BYTES_TARGET = 0.6  # at most this fraction of the anchor's transferred bytes
@@ -108,8 +106,8 @@ def lighthouse(url: str) -> dict:
         subprocess.run(
             [str(TOOLS / "node_modules" / ".bin" / "lighthouse"), url, "--quiet", "--output=json",
              f"--output-path={report}", "--only-categories=performance,accessibility,best-practices,seo",
-             f"--chrome-flags={CHROMIUM_FLAGS}"],
-            check=True, env={**os.environ, "CHROME_PATH": CHROMIUM},
+             f"--chrome-flags={' '.join(['--headless=new', *FLAGS])}"],
+            check=True, env={**os.environ, "CHROME_PATH": str(CHROMIUM)},
         )
         result = json.loads(report.read_text())
     audits = result["audits"]
@@ -140,7 +138,7 @@ def pytest_seconds() -> float:
 
 
 def table(results: dict, anchor: dict, build_s: float, anchor_build_s: float, tests_s: float) -> str:
-    chromium = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True).stdout.strip()
+    chromium = subprocess.run([str(CHROMIUM), "--version"], capture_output=True, text=True).stdout.strip()
     lines = [
         f"Measured {datetime.date.today()} on {platform.machine()} with {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, {chromium}, Lighthouse {NPM_PACKAGES[0].split('@')[1]} (mobile, default "

@@ -9,20 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from chromium import CHROMIUM, launch
 from static_server import serve
 
 ROOT = Path(__file__).parent.parent
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-# Without the networking flags Chromium calls Google's hosts at start-up; tests must see no request.
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @dataclass
@@ -55,7 +45,7 @@ def site_url(build):
 
 
 @pytest.fixture(scope="session")
-def chromium():
+def sync_api():
     """Playwright's sync API, once Chromium is known to be there: a visible skip without it, a failure in CI."""
     try:
         import playwright.sync_api as playwright_api
@@ -70,13 +60,9 @@ def chromium():
     return playwright_api
 
 
-def launch(playwright):
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-
-
 @pytest.fixture(scope="session")
-def browser(chromium):
-    with chromium.sync_playwright() as playwright:
+def browser(sync_api):
+    with sync_api.sync_playwright() as playwright:
         browser = launch(playwright)
         yield browser
         browser.close()

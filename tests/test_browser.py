@@ -1,13 +1,14 @@
 """What readers see, in a real browser: math typeset, nothing third-party, accessible, links that work."""
 
+import functools
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import urldefrag
 
 import pytest
-from conftest import launch
+from chromium import launch
 
 ROOT = Path(__file__).parent.parent
 PAGES = sorted((ROOT / "docs").rglob("*.md"))
@@ -50,23 +51,23 @@ class Visit:
 
 
 @pytest.fixture(scope="module")
-def visits(chromium, site_url, artifacts):
+def visits(sync_api, site_url, artifacts):
     """Every page in both palettes, loaded once; each test below reads what its concern needs.
 
     axe takes over a second a page, so two browsers share the visits, one per core.
     """
     jobs = [(page, scheme) for scheme in SCHEMES for page in PAGES]
+    visit_share = functools.partial(visit_all, sync_api, site_url, artifacts)
     with ThreadPoolExecutor(WORKERS) as pool:
-        shares = pool.map(visit_all, [chromium] * WORKERS, [site_url] * WORKERS, [artifacts] * WORKERS,
-                          [jobs[worker::WORKERS] for worker in range(WORKERS)])
+        shares = pool.map(visit_share, [jobs[worker::WORKERS] for worker in range(WORKERS)])
         return {job: visit for share in shares for job, visit in share.items()}
 
 
-def visit_all(chromium, site_url, artifacts, jobs):
+def visit_all(sync_api, site_url, artifacts, jobs):
     from axe_playwright_python.sync_playwright import Axe
 
     axe, results = Axe(), {}
-    with chromium.sync_playwright() as playwright:  # Playwright's sync API: one instance per thread
+    with sync_api.sync_playwright() as playwright:  # one Playwright instance per thread
         browser = launch(playwright)
         for page_file, scheme in jobs:
             visit = results[page_file, scheme] = Visit()
