@@ -48,6 +48,7 @@ class Visit:
     violations: list = field(default_factory=list)
     links: set = field(default_factory=set)
     background: str = ""
+    broken_images: list = field(default_factory=list)
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +90,9 @@ def visit_all(sync_api, site_url, artifacts, jobs):
             hrefs = page.eval_on_selector_all("a[href]", "links => links.map(link => link.href)")
             visit.links = {href for href in hrefs if href.startswith(site_url)}
             visit.background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+            visit.broken_images = page.eval_on_selector_all(
+                "img", "images => images.filter(image => !image.naturalWidth).map(image => image.src)"
+            )
             if page_file.name in SCREENSHOT_PAGES:
                 page.screenshot(path=artifacts / f"{page_file.stem}-{scheme}.png", full_page=True)
             page.close()
@@ -113,6 +117,7 @@ def test_no_request_leaves_the_site_and_no_error(visits, site_url, page, scheme)
     foreign = [url for url in visit.requests if not url.startswith((site_url, "data:", "blob:"))]
     assert not foreign, f"requests to other hosts: {foreign}"
     assert not visit.errors, f"console or page errors: {visit.errors}"
+    assert not visit.broken_images, f"images that did not load: {visit.broken_images}"
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)

@@ -1,0 +1,48 @@
+"""The figures: drawn by their scripts at build time, byte-identical from run to run, described in words."""
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+SCRIPTS = sorted((ROOT / "snippets").glob("figure_*.py"))
+PAGES_TEXT = "\n".join(page.read_text(encoding="utf-8") for page in (ROOT / "docs").rglob("*.md"))
+
+
+def figures_hook():
+    spec = importlib.util.spec_from_file_location("figures_hook", ROOT / "hooks" / "figures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def name(script: Path) -> str:
+    return script.stem.removeprefix("figure_")
+
+
+def test_there_are_at_least_three_figures():
+    assert len(SCRIPTS) >= 3
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=name)
+def test_figure_is_deterministic(script):
+    hook = figures_hook()
+    assert hook.svg(script) == hook.svg(script), f"{script.name} draws a different SVG each time"
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=name)
+def test_figure_is_shown_with_alt_text(script):
+    alts = re.findall(rf"!\[([^\]]*)\]\(figures/{name(script)}\.svg\)", PAGES_TEXT)
+    assert alts, f"no page shows figures/{name(script)}.svg"
+    assert all(len(alt.split()) >= 12 for alt in alts), "alt text must say what the figure shows"
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=name)
+def test_built_figure_is_a_self_contained_svg(build, script):
+    assert build.returncode == 0, "the site did not build; see test_build_is_strict_and_clean"
+    svg = (build.site / "figures" / f"{name(script)}.svg").read_text(encoding="utf-8")
+    assert "<svg" in svg and "viewBox" in svg
+    links = set(re.findall(r'(?:href|src)="(?!#)([^"]+)"', svg))
+    assert not links, f"the figure refers to other files or hosts: {links}"
