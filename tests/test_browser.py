@@ -1,6 +1,7 @@
 """What readers see, in a real browser: math typeset, nothing third-party, accessible, links that work."""
 
 import functools
+import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ import pytest
 from chromium import launch
 
 ROOT = Path(__file__).parent.parent
-PAGES = sorted((ROOT / "docs").rglob("*.md"))
+PAGES = sorted([*(ROOT / "docs").rglob("*.md"), *(ROOT / "docs").rglob("*.ipynb")])
 SCHEMES = ["light", "dark"]
 WORKERS = 2
 SCREENSHOT_PAGES = ["index.md", "batchnorm-training.md"]
@@ -28,9 +29,16 @@ def url_path(page: Path) -> str:
     return "" if relative.name == "index" else f"{relative.as_posix()}/"
 
 
+def markdown(page: Path) -> str:
+    if page.suffix == ".ipynb":
+        cells = json.loads(page.read_text(encoding="utf-8"))["cells"]
+        return "\n\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "markdown")
+    return page.read_text(encoding="utf-8")
+
+
 def formulas_in_source(page: Path) -> int:
     """Formulas the page's Markdown holds: $...$ and $$...$$ outside code."""
-    text = re.sub(r"^( *)(```|~~~).*?^\1\2", "", page.read_text(encoding="utf-8"), flags=re.M | re.S)
+    text = re.sub(r"^( *)(```|~~~).*?^\1\2", "", markdown(page), flags=re.M | re.S)
     text = re.sub(r"`[^`\n]*`", "", text)
     display = re.findall(r"\$\$.*?\$\$", text, flags=re.S)
     text = re.sub(r"\$\$.*?\$\$", "", text, flags=re.S)
@@ -170,6 +178,7 @@ def test_copy_button_copies_runnable_code_only(browser, site_url):
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site_url.rstrip("/"))
     page = context.new_page()
     page.goto(site_url + "linearity-model/", wait_until="networkidle")
+    page.evaluate("document.querySelectorAll('details').forEach(details => details.open = true)")
     blocks = page.locator(".language-python.highlight")
     assert blocks.count() >= 3
     for index in range(blocks.count()):

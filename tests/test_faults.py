@@ -40,20 +40,31 @@ BUILD_FAULTS = {
 HIDDEN_FENCE = "# Home\n\n```python\nx = 1\n```\n\n```{.python notest}\nprint('hidden')\n```\n"
 
 
-def copy_project(destination: Path) -> Path:
+def copy_project(destination: Path, pages: dict[str, str]) -> Path:
+    """A copy of the project whose docs/ holds only `pages` (name: Markdown), all of them in the nav.
+
+    The figure scripts stay behind: drawing figures is not what these faults are about, and it is slow.
+    """
     for name in PROJECT:
         source = ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, destination / name)
-    shutil.copytree(ROOT / "docs", destination / "docs")
+        if source.is_dir():
+            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("figure_*.py", "__pycache__"))
+        else:
+            shutil.copy(source, destination / name)
+    shutil.copytree(ROOT / "docs" / "stylesheets", destination / "docs" / "stylesheets")
+    for name, text in pages.items():
+        (destination / "docs" / name).write_text(text)
+    config = (destination / "mkdocs.yml").read_text()
+    nav = re.search(r"^nav:\n(?:  - .*\n)+", config, flags=re.M).group(0)
+    listed = "".join(f"  - {name}\n" for name in pages)
+    (destination / "mkdocs.yml").write_text(config.replace(nav, f"nav:\n{listed}"))
     return destination
 
 
 @pytest.fixture(scope="module")
 def doctest_run(tmp_path_factory):
-    project = copy_project(tmp_path_factory.mktemp("faulty"))
+    project = copy_project(tmp_path_factory.mktemp("faulty"), DOCTEST_FAULTS)
     (project / "snippets" / "broken.py").write_text(BROKEN_SNIPPET)
-    for name, text in DOCTEST_FAULTS.items():
-        (project / "docs" / name).write_text(text)
     pages = [f"docs/{name}" for name in DOCTEST_FAULTS]
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--continue-on-collection-errors", *pages],
@@ -66,8 +77,8 @@ def build_runs(tmp_path_factory):
     """One build per fault, all at once: a build stops at its first error."""
     started = {}
     for name, (markdown, _) in BUILD_FAULTS.items():
-        project = copy_project(tmp_path_factory.mktemp(name))
-        (project / "docs" / "index.md").write_text(f"# Home\n\n{markdown}\n")
+        pages = {"index.md": f"# Home\n\n{markdown}\n", "linearity-model.md": "# Model\n\n## The experiment\n"}
+        project = copy_project(tmp_path_factory.mktemp(name), pages)
         started[name] = subprocess.Popen(
             [sys.executable, "-m", "mkdocs", "build", "--strict"],
             cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV,
@@ -85,13 +96,7 @@ def finish(process, seconds=120):
 
 @pytest.fixture(scope="module")
 def guard_run(tmp_path_factory):
-    project = copy_project(tmp_path_factory.mktemp("hidden"))
-    shutil.rmtree(project / "docs")
-    (project / "docs").mkdir()
-    (project / "docs" / "index.md").write_text(HIDDEN_FENCE)
-    config = (project / "mkdocs.yml").read_text()
-    nav = re.search(r"^nav:\n(?:  - .*\n)+", config, flags=re.M).group(0)
-    (project / "mkdocs.yml").write_text(config.replace(nav, "nav:\n  - Home: index.md\n"))
+    project = copy_project(tmp_path_factory.mktemp("hidden"), {"index.md": HIDDEN_FENCE})
     shutil.copytree(ROOT / "tests", project / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "docs", "tests/test_site.py"],
