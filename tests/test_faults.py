@@ -4,6 +4,7 @@ Every fault is injected into a throwaway copy of the project, then `pytest` or `
 there as a reader of README would run it.
 """
 
+import json
 import os
 import re
 import shutil
@@ -35,6 +36,18 @@ BUILD_FAULTS = {
     "tex_error": (r"Math: $\frac{1}{$.", r"KaTeX cannot typeset '\\frac{1}{'"),
     "missing_snippet": ('```python\n--8<-- "snippets/no_such_file.py"\n```', "no_such_file.py"),
     "math_in_heading": ("## About $x^2$\n\nText.", "holds math"),
+}
+FAILING_NOTEBOOK = json.dumps({
+    "cells": [{"cell_type": "code", "id": "fails", "metadata": {}, "execution_count": None, "outputs": [],
+               "source": "raise RuntimeError('a failing cell')"}],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "nbformat": 4, "nbformat_minor": 5,
+})
+# Faults in files other than the page: (page text, {path: content}, what the log must name).
+FILE_FAULTS = {
+    "failing_figure": ("# Home\n", {"snippets/figure_broken.py": "def draw():\n    raise ValueError('bad figure')\n"},
+                       "snippets/figure_broken.py: drawing the figure failed"),
+    "failing_notebook_cell": ("# Home\n", {"docs/broken.ipynb": FAILING_NOTEBOOK}, "a failing cell"),
 }
 # A fence that renders but that the doc-test does not run: only the guard test sees it.
 HIDDEN_FENCE = "# Home\n\n```python\nx = 1\n```\n\n```{.python notest}\nprint('hidden')\n```\n"
@@ -76,9 +89,14 @@ def doctest_run(tmp_path_factory):
 def build_runs(tmp_path_factory):
     """One build per fault, all at once: a build stops at its first error."""
     started = {}
-    for name, (markdown, _) in BUILD_FAULTS.items():
-        pages = {"index.md": f"# Home\n\n{markdown}\n", "linearity-model.md": "# Model\n\n## The experiment\n"}
+    faults = {name: (f"# Home\n\n{markdown}\n", {}) for name, (markdown, _) in BUILD_FAULTS.items()}
+    faults |= {name: (page, files) for name, (page, files, _) in FILE_FAULTS.items()}
+    for name, (page, files) in faults.items():
+        pages = {"index.md": page, "linearity-model.md": "# Model\n\n## The experiment\n"}
+        pages |= {path.removeprefix("docs/"): text for path, text in files.items() if path.startswith("docs/")}
         project = copy_project(tmp_path_factory.mktemp(name), pages)
+        for path, content in files.items():
+            (project / path).write_text(content)
         started[name] = subprocess.Popen(
             [sys.executable, "-m", "mkdocs", "build", "--strict"],
             cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV,
@@ -142,3 +160,11 @@ def test_build_fails_with_page_named(build_runs, fault):
     assert returncode != 0, f"mkdocs build --strict passed despite {fault}:\n{log}"
     assert "index.md" in log, f"the log does not name the page:\n{log}"
     assert BUILD_FAULTS[fault][1] in log, f"the log does not name {BUILD_FAULTS[fault][1]!r}:\n{log}"
+
+
+@pytest.mark.parametrize("fault", FILE_FAULTS)
+def test_failing_figure_or_notebook_fails_the_build(build_runs, fault):
+    log, returncode = build_runs[fault]
+    assert returncode is not None, log
+    assert returncode != 0, f"mkdocs build --strict passed despite {fault}:\n{log}"
+    assert FILE_FAULTS[fault][2] in log, f"the log does not name {FILE_FAULTS[fault][2]!r}:\n{log}"
