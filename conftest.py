@@ -126,7 +126,7 @@ def expand(content: str, first_page_line: int) -> tuple[str, list[Line]]:
         code = preprocessor.run(body)  # block form: lines belong together; attribute them to the fence's first line
         return "\n".join(code) + "\n", [Line(None, first_page_line, first_page_line) for _ in code]
     code, lines = [], []
-    for offset, (line, marker) in enumerate(zip(body, markers)):
+    for offset, (line, marker) in enumerate(zip(body, markers, strict=True)):
         page_line = first_page_line + offset
         embedded = preprocessor.run([line])
         if marker and marker.group("snippet") and not marker.group("escape"):

@@ -90,7 +90,11 @@ def mkdocs_build(project: Path, site: Path, url: str) -> float:
 def make_anchor(folder: Path, url: str) -> Path:
     docs = folder / "docs"
     (docs / "javascripts").mkdir(parents=True)
-    shutil.copy(ANCHOR_PAGE, docs / "index.md")
+    page = ANCHOR_PAGE.read_text(encoding="utf-8")
+    # The same math and prose; our build-time figures and their code blocks are not part of stock Material.
+    page = re.sub(r"^!\[[^\]]*\]\(figures/[^)]*\).*\n", "", page, flags=re.M)
+    page = re.sub(r"^\?\?\? .*\n(?:(?:    .*)?\n)*", "", page, flags=re.M)
+    (docs / "index.md").write_text(page, encoding="utf-8")
     katex = TOOLS / "node_modules" / "katex" / "dist"
     for name in ["katex.min.js", "katex.min.css", "contrib/auto-render.min.js", "fonts"]:
         (docs / "katex" / name).parent.mkdir(parents=True, exist_ok=True)

@@ -34,8 +34,9 @@ def draw():
     figure = matplotlib.figure.Figure(figsize=(5.5, 5.5))
     plot = figure.add_subplot()
     inputs, normalized = batches @ axes.T, outputs @ axes.T
-    for start, end in zip(inputs, normalized):
-        plot.plot(*zip(start, end), color="0.75", linewidth=0.8, zorder=1)
+    for start, end in zip(inputs, normalized, strict=True):
+        segment = torch.stack([start, end]).T  # x values, then y values
+        plot.plot(*segment, color="0.75", linewidth=0.8, zorder=1)
     angle = torch.linspace(0, 2 * torch.pi, 200)
     circle = radius * angle.cos(), radius * angle.sin()
     plot.plot(*circle, color="black", linewidth=1)

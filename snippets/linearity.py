@@ -175,7 +175,7 @@ def unchanged(f):
         yield
     finally:
         f.load_state_dict(state)
-        for module, mode in zip(f.modules(), modes):
+        for module, mode in zip(f.modules(), modes, strict=True):
             module.training = mode
 
 

@@ -81,9 +81,10 @@ def visit_all(sync_api, site_url, artifacts, jobs):
         for page_file, scheme in jobs:
             visit = results[page_file, scheme] = Visit()
             page = browser.new_page(color_scheme=scheme)
-            page.on("request", lambda request: visit.requests.append(request.url))
-            page.on("console", lambda message: message.type == "error" and visit.errors.append(message.text))
-            page.on("pageerror", lambda error: visit.errors.append(str(error)))
+            # Default arguments bind this page's visit: a late event must not land on the next page's.
+            page.on("request", lambda request, visit=visit: visit.requests.append(request.url))
+            page.on("console", lambda message, visit=visit: message.type == "error" and visit.errors.append(message.text))
+            page.on("pageerror", lambda error, visit=visit: visit.errors.append(str(error)))
             page.goto(site_url + url_path(page_file), wait_until="networkidle")
             visit.typeset = page.locator(".arithmatex > .katex, .arithmatex > .katex-display").count()
             visit.formulas = page.locator(".arithmatex").count()
@@ -98,6 +99,8 @@ def visit_all(sync_api, site_url, artifacts, jobs):
             hrefs = page.eval_on_selector_all("a[href]", "links => links.map(link => link.href)")
             visit.links = {href for href in hrefs if href.startswith(site_url)}
             visit.background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+            page.evaluate("document.querySelectorAll('img[loading=lazy]').forEach(image => image.loading = 'eager')")
+            page.wait_for_function("[...document.images].every(image => image.complete)")
             visit.broken_images = page.eval_on_selector_all(
                 "img", "images => images.filter(image => !image.naturalWidth).map(image => image.src)"
             )
