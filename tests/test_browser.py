@@ -10,6 +10,7 @@ from urllib.parse import urldefrag
 
 import pytest
 from chromium import launch
+from pages import url_path
 
 ROOT = Path(__file__).parent.parent
 PAGES = sorted([*(ROOT / "docs").rglob("*.md"), *(ROOT / "docs").rglob("*.ipynb")])
@@ -22,11 +23,6 @@ VISIBLE_TEXT = """() => {
     body.querySelectorAll("pre, code, script, style, .katex, .md-search").forEach(node => node.remove());
     return body.textContent;
 }"""
-
-
-def url_path(page: Path) -> str:
-    relative = page.relative_to(ROOT / "docs").with_suffix("")
-    return "" if relative.name == "index" else f"{relative.as_posix()}/"
 
 
 def markdown(page: Path) -> str:

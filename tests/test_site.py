@@ -5,6 +5,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from pages import url_path
 
 ROOT = Path(__file__).parent.parent
 PAGES = sorted((ROOT / "docs").rglob("*.md"))
@@ -12,9 +13,7 @@ PYTHON_BLOCK = re.compile(r'<div class="language-(?:python|py|python3) highlight
 
 
 def rendered(site: Path, page: Path) -> str:
-    relative = page.relative_to(ROOT / "docs").with_suffix("")
-    folder = relative.parent if relative.name == "index" else relative
-    return (site / folder / "index.html").read_text(encoding="utf-8")
+    return (site / url_path(page) / "index.html").read_text(encoding="utf-8")
 
 
 def test_build_is_strict_and_clean(build):
