@@ -1,0 +1,104 @@
+"""What a reader sees of each page's metadata on the built site: its own description, and no front matter as text."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup, Comment, NavigableString
+from pages import url_path
+
+ROOT = Path(__file__).parent.parent
+PAGES = sorted([*(ROOT / "docs").rglob("*.md"), *(ROOT / "docs").rglob("*.ipynb")])
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """Reads mkdocs.yml, leaving MkDocs' own tags (!ENV) unresolved."""
+
+
+ConfigLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+SITE_DESCRIPTION = yaml.load((ROOT / "mkdocs.yml").read_text(), ConfigLoader)["site_description"]
+# Front matter rendered as Markdown shows up as text like "description: ...".
+METADATA_TEXT = "description:"
+
+
+def html(build, page: Path) -> BeautifulSoup:
+    assert build.returncode == 0, f"the site did not build:\n{build.log}"
+    return BeautifulSoup((build.site / url_path(page) / "index.html").read_text(encoding="utf-8"), "html.parser")
+
+
+def description(build, page: Path) -> str:
+    meta = html(build, page).find("meta", attrs={"name": "description"})
+    return meta["content"].strip() if meta else ""
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_page_has_its_own_description(build, page):
+    found = description(build, page)
+    assert found, f"docs/{page.name} has no description: add `description:` to its front matter"
+    assert found != SITE_DESCRIPTION, f"docs/{page.name} shows the site's description: give it its own"
+
+
+def test_no_two_pages_share_a_description(build):
+    owners = {}
+    for page in PAGES:
+        owners.setdefault(description(build, page), []).append(page.name)
+    shared = {text: names for text, names in owners.items() if len(names) > 1}
+    assert not shared, f"pages sharing a description: {shared}"
+
+
+def text_before(article, heading) -> str:
+    """The words a reader sees in the article above `heading` (comments, scripts and styles are not seen)."""
+    words = []
+    for node in article.descendants:
+        if node is heading:
+            return " ".join(words)
+        if isinstance(node, NavigableString) and not isinstance(node, Comment) and node.strip():
+            if not node.find_parent(["script", "style"]):
+                words.append(node.strip())
+    raise AssertionError("the heading is not inside the article")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_article_starts_with_its_h1(build, page):
+    article = html(build, page).find("article")
+    headings = article.find_all(["h1", "h2", "h3", "h4", "h5", "h6"])
+    assert headings and headings[0].name == "h1", f"the first heading of {page.name} is not an h1: {headings[:1]}"
+    assert len(article.find_all("h1")) == 1, f"{page.name} has more than one h1"
+    before = text_before(article, headings[0])
+    assert not before, f"{page.name} shows text above its h1: {before[:80]!r}"
+    assert not headings[0].find_all_previous("hr"), f"{page.name} shows a rule above its h1"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_no_metadata_text_in_page_or_toc(build, page):
+    soup = html(build, page)
+    assert METADATA_TEXT not in soup.find("article").get_text(" "), f"front matter shown as text on {page.name}"
+    toc = soup.select_one("nav.md-nav--secondary")
+    assert toc is None or METADATA_TEXT not in toc.get_text(" "), f"front matter in the contents of {page.name}"
+
+
+def test_no_metadata_text_in_search_index(build):
+    assert build.returncode == 0, f"the site did not build:\n{build.log}"
+    entries = json.loads((build.site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    assert len({entry["location"].split("#")[0] for entry in entries}) == len(PAGES), "a page is missing from search"
+    found = [entry["location"] for entry in entries if METADATA_TEXT in entry["title"] + entry["text"]]
+    assert not found, f"front matter indexed as text at {found}"
+
+
+def test_invalid_front_matter_fails_the_build_naming_page_and_error(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text("---\ndescription: Fine.\n---\n\n# Home\n")
+    (tmp_path / "docs" / "broken.md").write_text("---\ndescription: Why: because\n---\n\n# Broken\n")
+    hook = ROOT / "hooks" / "front_matter.py"
+    (tmp_path / "mkdocs.yml").write_text(f"site_name: Faulty\nhooks:\n  - {hook}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict"], cwd=tmp_path, capture_output=True, text=True
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode != 0, f"the build passed despite invalid front matter:\n{log}"
+    expected = "docs/broken.md: front matter is not valid YAML: line 2, mapping values are not allowed here"
+    assert expected in log, f"the log does not name the page and the YAML error:\n{log}"
+    assert "docs/index.md" not in log, f"the valid page is blamed:\n{log}"
