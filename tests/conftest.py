@@ -15,6 +15,15 @@ from static_server import serve
 ROOT = Path(__file__).parent.parent
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items):
+    """Mark what needs the built site as slow, and run the fast layer first: the doc-test, then the rest."""
+    for item in items:
+        if "build" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is not None, "markdown-docs" not in item.keywords))
+
+
 @dataclass
 class Build:
     site: Path

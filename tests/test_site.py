@@ -22,7 +22,6 @@ def test_build_is_strict_and_clean(build):
     assert not problems, "mkdocs build printed:\n" + "\n".join(problems)
 
 
-@pytest.mark.after_fences
 def test_every_python_block_on_the_site_ran(build, executed_fences, request):
     assert build.returncode == 0, "the site did not build; see test_build_is_strict_and_clean"
     collected = Counter(Path(item.path) for item in request.session.items if item.get_closest_marker("markdown-docs"))

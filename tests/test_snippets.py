@@ -1,8 +1,6 @@
 """Every file in snippets/ runs as a script on its own, and every one is embedded in some page."""
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,28 +10,18 @@ SNIPPETS = sorted((ROOT / "snippets").glob("*.py"))
 EMBED = re.compile(r"""-+8<-+[ \t]+["']([^"':]+)""")  # the path of a pymdownx.snippets line, without :section
 
 
-@pytest.fixture(scope="module")
-def script_runs():
-    """Start every script at once: each pays for its own `import torch`, the cores share the wait."""
-    started = {
-        snippet: subprocess.Popen(
-            [sys.executable, str(snippet.relative_to(ROOT))], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for snippet in SNIPPETS
-    }
-    return {snippet: (process.communicate(timeout=300), process.returncode) for snippet, process in started.items()}
-
-
 def test_there_are_snippets():
     assert SNIPPETS, "snippets/ holds no .py file"
 
 
 @pytest.mark.parametrize("snippet", SNIPPETS, ids=lambda path: path.name)
-def test_snippet_runs_as_a_script(snippet, script_runs):
-    (stdout, stderr), returncode = script_runs[snippet]
-    assert returncode == 0, f"python {snippet.relative_to(ROOT)} failed:\n{stderr}"
-    assert not stderr, f"python {snippet.relative_to(ROOT)} wrote to stderr:\n{stderr}"
-    assert stdout.strip(), f"python {snippet.relative_to(ROOT)} printed nothing"
+def test_snippet_runs_as_a_script(snippet, fresh_python):
+    """As `python snippets/<name>.py` in a new interpreter; the fork server pays for `import torch` once."""
+    result = fresh_python.run_script(snippet)
+    name = snippet.relative_to(ROOT)
+    assert result.error is None, f"python {name} failed:\n{result.traceback()}"
+    assert not result.stderr, f"python {name} wrote to stderr:\n{result.stderr}"
+    assert result.stdout.strip(), f"python {name} printed nothing"
 
 
 def test_every_snippet_is_embedded_in_a_page():
