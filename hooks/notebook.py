@@ -14,7 +14,8 @@ NOTEBOOK_EXTRAS = re.compile(
     re.DOTALL,
 )
 JUPYTER_COPY = re.compile(
-    r'<div class="zeroclipboard-container">.*?</clipboard-copy>\s*</div>|<div class="clipboard-copy-txt"[^>]*>.*?</div>',
+    r'<div class="zeroclipboard-container">.*?</clipboard-copy>\s*</div>'
+    r'|<div class="clipboard-copy-txt"[^>]*>.*?</div>',
     re.DOTALL,
 )
 # Code and text output in the markup of Material's code blocks: the site's styles and copy button apply.
@@ -31,7 +32,8 @@ def on_post_page(output, page, config):
     output = JUPYTER_COPY.sub("", NOTEBOOK_EXTRAS.sub("", output))
     output = output.replace('<a class="anchor-link"', '<a class="headerlink"')  # Material's permalinks
     output = CODE.sub(r'<div class="language-python highlight"><pre><span></span><code>\1</code></pre></div>', output)
-    output = TEXT_OUTPUT.sub(r'\1<div class="language-text highlight no-copy"><pre><span></span><code>\2</code></pre></div>', output)
+    text_block = r'\1<div class="language-text highlight no-copy"><pre><span></span><code>\2</code></pre></div>'
+    output = TEXT_OUTPUT.sub(text_block, output)
     parts = UNTOUCHED.split(output)
     for index in range(0, len(parts), 2):  # even parts are outside code, scripts and styles
         text = DISPLAY_MATH.sub(r'<div class="arithmatex">\\[\1\\]</div>', parts[index])

@@ -66,6 +66,10 @@ def run(request: dict) -> dict:
     return {"stdout": printed[0], "stderr": printed[1], "error": error}
 
 
+def failure(message: str) -> dict:
+    return {"stdout": "", "stderr": "", "error": {"frames": [], "message": message}}
+
+
 def serve():
     replies = sys.stdout
     sys.stdout = sys.stderr  # nothing printed by mistake may corrupt the replies
@@ -78,7 +82,7 @@ def serve():
             try:
                 reply = run(request)
             except BaseException as exception:  # noqa: BLE001 - the server must get an answer
-                reply = {"stdout": "", "stderr": "", "error": {"frames": [], "message": repr(exception)}}
+                reply = failure(repr(exception))
             with os.fdopen(write_end, "w", encoding="utf-8") as pipe:
                 json.dump(reply, pipe)
             os._exit(0)
@@ -89,10 +93,10 @@ def serve():
         if data:
             reply = json.loads(data)
         elif os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGALRM:
-            reply = {"stdout": "", "stderr": "", "error": {"frames": [], "message": f"timed out after {request['timeout']} s"}}
+            reply = failure(f"timed out after {request['timeout']} s")
         else:
             code = os.waitstatus_to_exitcode(status)
-            reply = {"stdout": "", "stderr": "", "error": {"frames": [], "message": f"the process ended with exit code {code}"}}
+            reply = failure(f"the process ended with exit code {code}")
         replies.write(json.dumps(reply) + "\n")
         replies.flush()
 

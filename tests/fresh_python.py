@@ -57,9 +57,8 @@ class FreshPython:
             raise RuntimeError(f"the fork server ({SERVER.name}) stopped: exit code {self.server.wait()}")
         reply = json.loads(line)
         error = reply["error"] or {}
-        return Result(
-            reply["stdout"], reply["stderr"], tuple(Frame(*frame) for frame in error.get("frames", ())), error.get("message")
-        )
+        frames = tuple(Frame(*frame) for frame in error.get("frames", ()))
+        return Result(reply["stdout"], reply["stderr"], frames, error.get("message"))
 
     def run_script(self, path: Path, timeout: int = 300) -> Result:
         return self.run(path.read_text(encoding="utf-8"), str(path), script=True, timeout=timeout)

@@ -166,7 +166,8 @@ class DocTest:
     @pytest.hookimpl(tryfirst=True)
     def pytest_markdown_docs_markdown_it(self):
         md = MarkdownIt("commonmark")
-        md.core.ruler.before("block", "lift_containers", lambda state: setattr(state, "src", lift_containers(state.src)))
+        lift = lambda state: setattr(state, "src", lift_containers(state.src))  # noqa: E731 - a one-line rule
+        md.core.ruler.before("block", "lift_containers", lift)
         md.core.ruler.after("block", "record_fences", self.record_fences)
         return md
 
@@ -277,9 +278,9 @@ class DocTest:
         """The traceback as Python prints it, with page lines traced back to the snippet files they embed."""
         shown = ["Traceback (most recent call last):"]
         for frame in result.frames:
-            if frame.filename == display(fence.page, self.root) and 0 < frame.lineno - fence.line <= len(fence.lines):
-                line = fence.lines[frame.lineno - fence.line - 1]
-                text = fence.code.split("\n")[frame.lineno - fence.line - 1]
+            index = frame.lineno - fence.line - 1  # of the line in the fence's code
+            if frame.filename == display(fence.page, self.root) and 0 <= index < len(fence.lines):
+                line, text = fence.lines[index], fence.code.split("\n")[index]
                 where = f'File "{display(line.path or fence.page, self.root)}", line {line.number}'
                 if line.path:
                     where += f" (embedded at page line {line.page_line})"

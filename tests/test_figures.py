@@ -1,21 +1,15 @@
 """The figures: drawn by their scripts at build time, the same bytes on every draw, described in words."""
 
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
 
+from pages import load_hook
+
 ROOT = Path(__file__).parent.parent
 SCRIPTS = sorted((ROOT / "snippets").glob("figure_*.py"))
 PAGES_TEXT = "\n".join(page.read_text(encoding="utf-8") for page in (ROOT / "docs").rglob("*.md"))
-
-
-def figures_hook():
-    spec = importlib.util.spec_from_file_location("figures_hook", ROOT / "hooks" / "figures.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def name(script: Path) -> str:
@@ -37,7 +31,7 @@ def test_figure_is_shown_with_alt_text(script):
 def test_built_figure_is_deterministic_and_self_contained(build, script):
     assert build.returncode == 0, "the site did not build; see test_build_is_strict_and_clean"
     svg = (build.site / "figures" / f"{name(script)}.svg").read_text(encoding="utf-8")
-    assert figures_hook().svg(script) == svg, f"{script.name} draws a different SVG each time"
+    assert load_hook("figures").svg(script) == svg, f"{script.name} draws a different SVG each time"
     assert "<svg" in svg and "viewBox" in svg
     links = set(re.findall(r'(?:href|src)="(?!#)([^"]+)"', svg))
     assert not links, f"the figure refers to other files or hosts: {links}"

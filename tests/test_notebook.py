@@ -9,6 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
 from pages import url_path
 
 ROOT = Path(__file__).parent.parent

@@ -8,7 +8,8 @@ import textwrap
 
 import pytest
 
-ARGS = ["-p", "page_doctest", "--markdown-docs", "--markdown-docs-syntax=superfences", "-p", "no:cacheprovider", "-p", "no:hypothesispytest"]
+ARGS = ["-p", "page_doctest", "--markdown-docs", "--markdown-docs-syntax=superfences"]
+ARGS += ["-p", "no:cacheprovider", "-p", "no:hypothesispytest"]  # hypothesis' import would be paid per run
 OUTPUT = '```{.text .no-copy title="Output"}'
 
 

@@ -5,6 +5,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from pages import url_path
 
 ROOT = Path(__file__).parent.parent

@@ -28,19 +28,3 @@ def test_every_snippet_is_embedded_in_a_page():
     embedded = {ROOT / path for page in (ROOT / "docs").rglob("*.md") for path in EMBED.findall(page.read_text())}
     orphans = [str(snippet.relative_to(ROOT)) for snippet in SNIPPETS if snippet not in embedded]
     assert not orphans, f"not embedded in any page of docs/ (readers never see them): {orphans}"
-
-
-COLUMN = 84  # characters of code that fit the page's content column without scrolling
-FENCED_PYTHON = re.compile(r"^( *)```(?:python|\{\.python[^}]*\})[^\n]*\n(.*?)^\1```", re.MULTILINE | re.DOTALL)
-
-
-def test_code_readers_see_fits_the_column():
-    sources = [(path, path.read_text()) for path in SNIPPETS]
-    sources += [(page, block) for page in (ROOT / "docs").rglob("*.md") for _, block in FENCED_PYTHON.findall(page.read_text())]
-    too_long = [
-        f"{path.relative_to(ROOT)}: {line.strip()[:60]}..."
-        for path, text in sources
-        for line in text.splitlines()
-        if len(line) > COLUMN
-    ]
-    assert not too_long, f"lines over {COLUMN} characters scroll sideways on the page:\n" + "\n".join(too_long)

@@ -32,6 +32,12 @@ def test_tests_as_readme_says_with_the_browser_required():
     assert WORKFLOW["jobs"]["test"]["env"]["REQUIRE_BROWSER"] == "1"
 
 
+def test_doctest_runs_again_on_baseline_kernels_here_and_in_ci():
+    command = "ATEN_CPU_CAPABILITY=default pytest -m markdown-docs"
+    assert any(command in run for run in runs("test")), "the workflow skips the baseline-kernel doc-test"
+    assert command in (ROOT / ".ci" / "run").read_text(), ".ci/run skips the baseline-kernel doc-test"
+
+
 def test_deploys_to_pages_from_main_after_the_tests():
     deploy = WORKFLOW["jobs"]["deploy"]
     assert deploy["needs"] == "test"
