@@ -23,10 +23,20 @@ def output_std(spread):
     return out.std(unbiased=False)
 
 
-measured = torch.stack([output_std(spread) for spread in spreads])
-predicted = spreads / torch.sqrt(spreads**2 + eps)
+def formula(spread):
+    return spread / (spread**2 + eps) ** 0.5
 
+
+measured = torch.stack([output_std(spread) for spread in spreads])
+predicted = formula(spreads)
 assert torch.allclose(measured, predicted)
+
+# Three points the text names, measured: sqrt(eps) itself and below it.
+marks = {"sqrt(eps)": eps**0.5, "1e-3": 1e-3, "1e-4": 1e-4}
+for spread in marks.values():
+    at = torch.tensor(spread, dtype=torch.float64)
+    assert torch.isclose(output_std(at), formula(at))
+assert abs(formula(eps**0.5) - 0.5**0.5) < 1e-12  # 1 / sqrt(2) at sigma = sqrt(eps)
 
 
 def draw():
@@ -51,4 +61,5 @@ def draw():
 
 if __name__ == "__main__":
     print(f"{len(spreads)} spreads, 1e-5 to 10: the measured std is the formula's")
-    print(f"at sigma = 1e-4 the output std is {predicted[8].item():.4f}")
+    for name, spread in marks.items():
+        print(f"at sigma = {name:9} the output std is {formula(spread):.4f}")
