@@ -96,24 +96,31 @@ def test_each_fence_starts_in_a_fresh_interpreter(pytester):
     recorder.assertoutcome(passed=2)
 
 
-def test_torch_print_options_do_not_leak(pytester):
-    """D3 as it happened: a fence that set torch's print options changed what the next one printed."""
-    pytester.makeini("[pytest]\ndoctest_preload = torch\n")
+def test_torch_and_matplotlib_state_do_not_leak(pytester):
+    """D3 as it happened (print options), and the rest of torch's and matplotlib's global state."""
+    pytester.makeini("[pytest]\ndoctest_preload =\n    torch\n    matplotlib.pyplot\n")
     recorder = doctest(pytester, md(torch=f"""
         # Page
 
         ```python
+        import matplotlib
         import torch
         torch.set_printoptions(precision=1)
+        torch.set_default_dtype(torch.float64)
+        torch.manual_seed(0)
+        matplotlib.rcParams["lines.linewidth"] = 9.0
         ```
 
         ```python
+        import matplotlib
         import torch
-        print(torch.tensor([0.123456]), torch.get_default_dtype())
+        print(torch.tensor([0.123456]), torch.initial_seed() != 0)
+        print(matplotlib.rcParams["lines.linewidth"])
         ```
 
         {OUTPUT}
-        tensor([0.1235]) torch.float32
+        tensor([0.1235]) True
+        1.5
         ```
         """))
     recorder.assertoutcome(passed=2)
