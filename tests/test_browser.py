@@ -16,7 +16,7 @@ ROOT = Path(__file__).parent.parent
 PAGES = sorted([*(ROOT / "docs").rglob("*.md"), *(ROOT / "docs").rglob("*.ipynb")])
 SCHEMES = ["light", "dark"]
 WORKERS = 2
-SCREENSHOT_PAGES = ["index.md", "batchnorm-training.md"]
+SCREENSHOT_WIDTHS = {"desktop": 1280, "phone": 390}  # every page is saved at both, in both palettes
 RAW_TEX = re.compile(r"\$|\\\(|\\\[|\\[a-zA-Z]+\{|\\frac")
 VISIBLE_TEXT = """() => {
     const body = document.body.cloneNode(true);
@@ -100,8 +100,9 @@ def visit_all(sync_api, site_url, artifacts, jobs):
             visit.broken_images = page.eval_on_selector_all(
                 "img", "images => images.filter(image => !image.naturalWidth).map(image => image.src)"
             )
-            if page_file.name in SCREENSHOT_PAGES:
-                page.screenshot(path=artifacts / f"{page_file.stem}-{scheme}.png", full_page=True)
+            for device, width in SCREENSHOT_WIDTHS.items():
+                page.set_viewport_size({"width": width, "height": 800})
+                page.screenshot(path=artifacts / f"{page_file.stem}-{device}-{scheme}.png", full_page=True)
             page.close()
         browser.close()
     return results
