@@ -1,111 +1,446 @@
-"""Is a layer linear, affine or nonlinear? A checker to copy next to your code.
+"""Is f linear, affine or nonlinear? A falsification test to copy next to your code.
 
     from linearity import classify, measure
     classify(model, torch.randn(8, 3))  # "linear", "affine" or "nonlinear"
-    measure(model, torch.randn(8, 3))   # the defects behind the verdict
+    measure(model, torch.randn(8, 3))   # the defects, and a counterexample
 
-`f` maps a batch to a batch: a torch module or any callable. The checker never
-changes it: a module's parameters, buffers (running statistics,
-num_batches_tracked) and train/eval modes are restored afterwards.
+`f` maps a batch to a tensor: a torch module or any callable. The first
+dimension of `example` is the batch: (N, C), (N, C, L), (N, C, H, W) all work.
+
+What a verdict means. The checker tries to disprove linearity: it compares
+f(a u + c v) with a f(u) + c f(v) on batches u, v like `example` (u is
+`example` itself), at scales 2**-30 to 2**30 (about 1e-9 to 1e9) times
+`example`, and f(0) with 0.
+- "nonlinear": an affine combination (a + c = 1) failed;
+- "affine": every affine combination held, but a linear one or f(0) = 0 failed;
+- "linear": no counterexample was found at the scales and precision probed.
+  That is evidence, not a proof.
+measure(f, example).counterexample holds the u, v, a and c behind a "nonlinear"
+or "affine" verdict, and .replay(f) computes that defect again.
+
+Precision. f is run once as it is, to learn the precision of its computation:
+the coarsest floating dtype among the tensors its operations use (TF32 or
+bfloat16 where PyTorch's flags allow them for float32 matrix products and
+convolutions). The probes then run every torch operation of f in float64, so
+that rounding inside f does not pass for a defect. Each output element is judged
+against the size of the terms combined in it, estimated by rerunning f with
+every operand and intermediate result multiplied by 1 + 2**-20 * N(0, 1); a
+defect counts when it exceeds TOLERANCE epsilons of the computation's precision.
+Where f cannot run in float64, it runs as it is, with a wider tolerance.
+Scales where f overflows, underflows or returns nan in its own precision are
+skipped and listed in measure(f, example).skipped.
+
+f is left as it was. A module is checked on a deep copy: its parameters,
+buffers, attributes, train/eval modes and autograd version counters are
+untouched, and the global random state is restored afterwards. A plain function
+is called as it is: state it reaches through closures or globals (a model it
+calls, for example) is not protected. Put such code in a small torch.nn.Module.
 
 Run it: python snippets/linearity.py
 """
 
-import contextlib
 import copy
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import torch
+from torch.overrides import TorchFunctionMode
 
-# f(a x + c y) = a f(x) + c f(y) must hold for all these (a, c) to call f linear:
-# additivity, homogeneity with negative, large and zero factors, mixtures.
-LINEAR = [(1, 1), (2, 0), (-1, 0), (100, 0), (0, 0), (0.5, 0.3), (-3, 2), (40, -25)]
-# Affine combinations (a + c = 1) must hold to call f affine.
-AFFINE = [(0.3, 0.7), (-2, 3), (5, -4), (60, -59)]
-TRIALS = 3
-ROUNDING = 1000  # tolerance in machine epsilons of the dtype, relative to outputs
+SCALES = tuple(2.0**k for k in range(-30, 31, 5))  # 2**5 = 32 apart
+TOLERANCE = 16  # epsilons of the computation's precision; see the checker page
+GROWTH = 128  # epsilons of the probes' own precision: rounding in long sums
+DRAWS = 2  # perturbed reruns per batch, to estimate the size of its terms
+# f(a u + c v) = a f(u) + c f(v) for each (a, c), and f(0) = 0: linear.
+LINEAR = {"additivity": (1, 1), "homogeneity": (-2, 0), "linear_combination": (0.5, 0.3)}
+# a + c = 1 (the last one with v = 0 reaches the next scale): affine.
+AFFINE = [(0.5, 0.5), (2, -1), (32, -31)]
+KINDS = [*LINEAR, "affine_combination", "at_zero"]
 
 
 @dataclass(frozen=True)
-class Defects:
-    """Largest violations found, each relative to the outputs involved."""
+class Counterexample:
+    """f(a u + c v) - a f(u) - c f(v) is more than rounding explains."""
 
-    additivity: float  # f(x + y) vs f(x) + f(y)
-    homogeneity: float  # f(a x) vs a f(x)
-    linear_combination: float  # f(a x + c y) vs a f(x) + c f(y)
+    kind: str  # which test failed: additivity, ..., at_zero
+    scale: float  # u is this multiple of example (or a random batch like it)
+    a: float
+    u: torch.Tensor
+    c: float
+    v: torch.Tensor
+    residual: torch.Tensor  # f(a u + c v) - a f(u) - c f(v), as found
+    allowed: torch.Tensor  # per output element, the most that rounding explains
+    dtype: torch.dtype | None  # the probes ran f's operations in it (None: as f says)
+
+    def replay(self, f) -> torch.Tensor:
+        """The residual again, computed as the checker did, on a copy of f."""
+        with torch.random.fork_rng(devices=cuda_devices(self.u)), torch.no_grad():
+            f = private_copy(f)
+            run = Runner.evaluate
+            combined = run(f, self.a * self.u + self.c * self.v, Watch(self.dtype))
+            parts = [run(f, batch, Watch(self.dtype)) for batch in (self.u, self.v)]
+            return combined - self.a * parts[0] - self.c * parts[1]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """The largest defects found, each relative to the size of its terms."""
+
+    verdict: str
+    additivity: float  # f(u + v) vs f(u) + f(v)
+    homogeneity: float  # f(-2 u) vs -2 f(u)
+    linear_combination: float  # f(0.5 u + 0.3 v) vs 0.5 f(u) + 0.3 f(v)
     affine_combination: float  # the same with a + c = 1
     at_zero: float  # f(0), which is 0 for a linear map
-    tolerance: float  # below this a defect counts as rounding
-
-    @property
-    def verdict(self) -> str:
-        linear = self.additivity, self.homogeneity, self.linear_combination
-        if max(*linear, self.at_zero) <= self.tolerance:
-            return "linear"
-        affine = self.affine_combination <= self.tolerance
-        return "affine" if affine else "nonlinear"
+    tolerance: float  # defects up to this count as rounding
+    precision: str  # the precision of f's computation
+    scales: tuple  # the scales probed, as multiples of example
+    skipped: dict = field(default_factory=dict)  # scale: why it was skipped
+    counterexample: Counterexample | None = None  # None for "linear"
 
 
-def classify(f, example: torch.Tensor, seed: int = 0) -> str:
+class Skip(Exception):
+    """f overflowed, underflowed or returned nan at this scale."""
+
+
+def classify(f, example: torch.Tensor, seed: int = 0, scales=SCALES) -> str:
     """'linear', 'affine' or 'nonlinear': how `f` acts on batches like `example`."""
-    return measure(f, example, seed).verdict
+    return measure(f, example, seed, scales).verdict
 
 
-def measure(f, example: torch.Tensor, seed: int = 0) -> Defects:
-    """Try `f` on random batches like `example` and on their combinations."""
+def measure(f, example: torch.Tensor, seed: int = 0, scales=SCALES) -> Measurement:
+    """Try `f` on batches like `example` and on their combinations, scale by scale."""
     check_example(example)
-    with unchanged(f), torch.no_grad():
-        evaluate = checked(f, example)
-        generator = torch.Generator(device=example.device).manual_seed(seed)
-        spread = example.std().item() if example.numel() > 1 else 0.0
-        zero = torch.zeros_like(example)
-        # y = 0 among the points makes the affine test catch f(2x) = f(x).
-        points = {"0": (zero, evaluate(zero))}
-        worst = dict.fromkeys(["additivity", "homogeneity", "linear", "affine"], 0)
-        for trial in range(TRIALS):
-            x = example if trial == 0 else random_like(example, generator, spread)
-            y = random_like(example, generator, spread)
-            points |= {"x": (x, evaluate(x)), "y": (y, evaluate(y))}
-            for a, c in LINEAR:
-                kind = "homogeneity" if c == 0 else "linear"
-                kind = "additivity" if a == c == 1 else kind
-                found = defect(evaluate, a, points["x"], c, points["y"])
-                worst[kind] = max(worst[kind], found)
-            for a, c in AFFINE:
-                for u, v in [("x", "y"), ("x", "0"), ("0", "y")]:
-                    found = defect(evaluate, a, points[u], c, points[v])
-                    worst["affine"] = max(worst["affine"], found)
-        size = max(evaluate(example).abs().max().item(), tiny(example))
-    return Defects(
-        additivity=worst["additivity"],
-        homogeneity=worst["homogeneity"],
-        linear_combination=worst["linear"],
-        affine_combination=worst["affine"],
-        at_zero=points["0"][1].abs().max().item() / size,
-        tolerance=tolerance(example),
+    with torch.random.fork_rng(devices=cuda_devices(example)), torch.no_grad():
+        run = Runner(f, example, seed)
+        randoms = torch.Generator().manual_seed(seed)
+        zero = run.zero(example)
+        # f(0 u + 0 v) - 0 f(u) - 0 f(v) is f(0), judged against the terms of f(0)
+        found = [run.test("at_zero", 0.0, 0, zero, 0, zero, zero.output, zero.size)]
+        skipped = {}
+        for scale in sorted(scales, key=lambda scale: abs(math.log2(scale))):
+            v = scale * random_like(example, randoms)
+            try:
+                tests = run.tests(scale, run.point(scale * example), run.point(v), zero)
+            except Skip as trouble:
+                skipped[scale] = str(trouble)
+                continue
+            found += tests
+            if any(not test.linear_only and test.defect > run.tolerance for test in tests):
+                break  # an affine combination failed: f is nonlinear
+    if len(skipped) == len(scales):
+        raise ValueError(
+            f"f could not be judged at any scale ({skipped}): it overflows, "
+            "underflows or returns nan on multiples of example. Pass an example "
+            "on which f's output and intermediate results are normal numbers."
+        )
+    failed = [test for test in found if test.defect > run.tolerance]
+    affine = all(test.linear_only for test in failed)
+    verdict = "linear" if not failed else "affine" if affine else "nonlinear"
+    decisive = [test for test in failed if test.linear_only == affine]
+    # The failure nearest the example's own scale shows the defect most plainly.
+    nearest = min(decisive, key=lambda test: (test.distance, -test.defect), default=None)
+    return Measurement(
+        verdict=verdict,
+        **{kind: max(t.defect for t in found if t.kind == kind) for kind in KINDS},
+        tolerance=run.tolerance,
+        precision=run.precision,
+        scales=tuple(sorted(scale for scale in scales if scale not in skipped)),
+        skipped=skipped,
+        counterexample=nearest and nearest.counterexample,
     )
 
 
-def defect(evaluate, a, point_u, c, point_v) -> float:
-    """|f(a u + c v) - a f(u) - c f(v)|, relative to the largest output involved."""
-    (u, f_u), (v, f_v) = point_u, point_v
-    combined = evaluate(a * u + c * v)
-    parts = [combined, a * f_u, c * f_v, f_u, f_v]
-    size = max(max(part.abs().max().item() for part in parts), tiny(u))
-    return (combined - a * f_u - c * f_v).abs().max().item() / size
+@dataclass(frozen=True)
+class Probe:
+    """One test of one combination, with its outcome."""
+
+    kind: str
+    defect: float  # the largest |residual| / terms over the output elements
+    counterexample: Counterexample
+
+    @property
+    def linear_only(self):
+        """Only linear maps pass it; affine maps pass the affine combinations."""
+        return self.kind != "affine_combination"
+
+    @property
+    def distance(self):
+        """How far from the example's scale; f(0) = 0 comes first."""
+        scale = self.counterexample.scale
+        return abs(math.log2(scale)) if scale else -1
 
 
-def random_like(example, generator, spread):
-    like = dict(dtype=example.dtype, device=example.device)
-    return (spread or 1.0) * torch.randn(example.shape, generator=generator, **like)
+@dataclass(frozen=True)
+class Point:
+    batch: torch.Tensor
+    output: torch.Tensor
+    size: torch.Tensor  # per output element, the size of the terms combined in it
 
 
-def tolerance(tensor):
-    return ROUNDING * torch.finfo(tensor.dtype).eps
+class Runner:
+    """Runs f on batches with clear errors, and judges combinations of them."""
+
+    def __init__(self, f, example, seed):
+        self.original = f
+        self.f = self.native = private_copy(f)
+        self.noise = Noise(seed, example.device)
+        watch = Watch()
+        try:
+            with watch:
+                native = self.f(example.clone())
+        except (RuntimeError, ValueError, TypeError) as error:
+            raise cannot_take(f, example, error) from error
+        check_output(native)
+        if not native.isfinite().all():
+            raise ValueError(
+                "f returned inf or nan on example; pass an example on which f's "
+                "output is finite"
+            )
+        self.shape = native.shape
+        self.precision, self.eps, self.limits = precision(watch, example.device)
+        # Probe in float64 where f's code allows it and still computes the same.
+        self.use(torch.float64)
+        try:
+            first = self.point(example, strict=False)
+            wide = (TOLERANCE + GROWTH) * self.eps * first.size
+            same = (first.output - native).abs().le(wide).all()
+        except Exception:  # any failure in float64: probe f as it is
+            same = False
+        if not same:
+            self.use(None)
+            first = self.point(example, strict=False)
+        again = self.point(example, strict=False)
+        if (again.output - first.output).abs().gt(self.tolerance * again.size).any():
+            raise ValueError(
+                "f gave two different outputs for the same input, so no verdict is "
+                "possible. Is dropout or another random layer in training mode? "
+                "Call f.eval(), or let f draw from its own torch.Generator."
+            )
+
+    def use(self, dtype):
+        """Run f's operations in `dtype` (None: as f says) from now on."""
+        if isinstance(self.f, torch.nn.Module):  # converted once, not at every call
+            self.f = private_copy(self.original).to(dtype) if dtype else self.native
+        probes_eps = torch.finfo(dtype).eps if dtype else self.eps
+        self.dtype, self.tolerance = dtype, TOLERANCE * self.eps + GROWTH * probes_eps
+        self.nudge = 2**-20 if dtype else min(64 * self.eps, 2**-4)
+
+    @staticmethod
+    def evaluate(f, batch, watch):
+        batch = batch.clone()  # f may write into its input
+        with watch:
+            output = f(batch)
+        check_output(output)
+        return output.to(watch.dtype) if watch.dtype else output
+
+    def output(self, batch, nudge=0.0, strict=True):
+        """f(batch); strict: Skip where f leaves its precision's normal range."""
+        if strict and trouble(batch, self.limits):
+            raise Skip(trouble(batch, self.limits))
+        watch = Watch(self.dtype, nudge, self.noise, self.limits if strict else None)
+        output = self.evaluate(self.f, batch, watch)
+        check_output(output, self.shape)
+        problem = watch.trouble or trouble(output, self.limits if strict else None)
+        if problem:
+            raise Skip(problem)
+        return output
+
+    def zero(self, example):
+        """f(0), judged by the size of its terms whatever its own size."""
+        try:
+            return self.point(torch.zeros_like(example), strict=False)
+        except Skip as problem:
+            raise ValueError(
+                f"f(0) has {problem} in it: f is neither linear nor affine (both "
+                "are finite at 0), and the checker cannot measure it"
+            ) from None
+
+    def point(self, batch, strict=True):
+        batch = batch.to(self.dtype) if self.dtype else batch
+        output = self.output(batch, strict=strict)
+        size = output.abs()
+        for _ in range(DRAWS):
+            nudged = self.output(batch, self.nudge, strict=strict)
+            size = torch.maximum(size, (nudged - output).abs() / self.nudge)
+        # A random estimate can come out near 0 by chance: the median over the
+        # batch (the same layer's terms in other samples) is a floor for it.
+        if size.dim() > 0 and len(size) > 2:
+            size = torch.maximum(size, size.median(dim=0).values)
+        return Point(batch, output, size)
+
+    def tests(self, scale, u, v, zero):
+        """Every test at one scale."""
+        tests = [(kind, a, u, c, v) for kind, (a, c) in LINEAR.items()]
+        tests += [("affine_combination", a, u, c, v) for a, c in AFFINE[:-1]]
+        a, c = AFFINE[-1]
+        tests += [("affine_combination", a, u, c, zero)]
+        return [
+            self.test(kind, scale, a, p, c, q, self.output(a * p.batch + c * q.batch))
+            for kind, a, p, c, q in tests
+        ]
+
+    def test(self, kind, scale, a, p, c, q, combined, terms=None):
+        """The largest relative defect of f(a p + c q) = a f(p) + c f(q)."""
+        residual = combined - a * p.output - c * q.output
+        if terms is None:
+            terms = abs(a) * p.size + abs(c) * q.size + combined.abs()
+        relative = torch.where(residual == 0, 0.0, residual.abs() / terms)
+        allowed = self.tolerance * terms
+        found = Counterexample(
+            kind, scale, a, p.batch, c, q.batch, residual, allowed, self.dtype
+        )
+        return Probe(kind, relative.max().item(), found)
 
 
-def tiny(tensor):
-    return torch.finfo(tensor.dtype).tiny
+class Watch(TorchFunctionMode):
+    """Sees each torch operation f runs: notes dtypes, overflow and underflow,
+    runs it in `dtype` (None: as f says) and, with nudge > 0, multiplies each
+    operand from outside f (input, parameters, buffers, captured tensors) and
+    each result by 1 + nudge * N(0, 1)."""
+
+    def __init__(self, dtype=None, nudge=0.0, noise=None, limits=None):
+        super().__init__()
+        self.dtype, self.nudge, self.noise, self.limits = dtype, nudge, noise, limits
+        self.dtypes, self.convolution, self.trouble = set(), False, None
+        self.made = {}  # id -> tensor made inside f, or the converted copy of one
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        self.convolution |= "conv" in name
+        # An operation that writes into a tensor keeps that tensor: f reads it later.
+        writes = name.endswith("_") and not name.startswith("__")
+        writes |= name.startswith("__i") or name == "__setitem__" or "out" in kwargs
+        target, args = (args[:1], args[1:]) if writes else ((), args)
+        out = {"out": kwargs.pop("out")} if "out" in kwargs else {}
+        args, kwargs = nested(self.operand, (args, kwargs))
+        result = func(*target, *args, **kwargs, **out)
+        nudge = self.nudge and not (writes or name == "__get__")
+        return nested(lambda tensor: self.result(tensor, nudge), result)
+
+    def operand(self, tensor):
+        if id(tensor) not in self.made:  # from outside f: noted, converted, nudged
+            self.note(tensor)
+            copy = self.nudged(self.converted(tensor)) if self.nudge else tensor
+            self.made[id(tensor)] = self.made[id(copy)] = copy
+        return self.converted(self.made[id(tensor)])
+
+    def result(self, tensor, nudge):
+        self.note(tensor)
+        if self.limits and not self.nudge:  # nudged reruns repeat a checked call
+            self.trouble = self.trouble or trouble(tensor, self.limits, nan=False)
+        tensor = self.nudged(tensor) if nudge else tensor
+        self.made[id(tensor)] = tensor
+        return tensor
+
+    def note(self, tensor):
+        if tensor.dtype.is_floating_point or tensor.dtype.is_complex:
+            self.dtypes.add(tensor.dtype)
+
+    def converted(self, tensor):
+        if not self.dtype or not (tensor.dtype.is_floating_point or tensor.dtype.is_complex):
+            return tensor
+        return tensor.to(torch.complex128 if tensor.dtype.is_complex else self.dtype)
+
+    def nudged(self, tensor):
+        if not tensor.dtype.is_floating_point:
+            return tensor
+        return tensor * (1 + self.nudge * self.noise.like(tensor))
+
+
+class Noise:
+    """N(0, 1) numbers, cut from one long draw: much faster than a draw each time."""
+
+    def __init__(self, seed, device):
+        self.generator = torch.Generator().manual_seed(seed)
+        draw = torch.randn(2**16, generator=self.generator, dtype=torch.float64)
+        self.pool = draw.to(device)
+
+    def like(self, tensor):
+        size, pool = tensor.numel(), self.pool
+        start = torch.randint(len(pool), (), generator=self.generator).item()
+        while start + size > len(pool):  # wrap around
+            pool = torch.cat([pool[start:], self.pool])
+            start = 0
+        return pool[start : start + size].view(tensor.shape).to(tensor.dtype)
+
+
+def nested(function, value):
+    """`function` applied to each tensor in value (tuples, lists and dicts too)."""
+    if isinstance(value, torch.Tensor):
+        return function(value)
+    if type(value) in (tuple, list):
+        return type(value)(nested(function, item) for item in value)
+    if type(value) is dict:
+        return {key: nested(function, item) for key, item in value.items()}
+    return value
+
+
+def trouble(tensor, limits, nan=True):
+    """'overflow', 'underflow', 'nan' (for the range `limits`) or None."""
+    if not tensor.dtype.is_floating_point:
+        return None
+    magnitude = tensor.abs()
+    if nan and magnitude.isnan().any():
+        return "nan"
+    if magnitude.isinf().any() or limits and magnitude.gt(limits.max).any():
+        return "overflow"
+    if limits and (magnitude.lt(limits.tiny) & magnitude.gt(0)).any():
+        return "underflow"
+    return None
+
+
+def precision(watch, device):
+    """The coarsest floating dtype f computed with: name, epsilon, range."""
+    coarsest = max(watch.dtypes, key=lambda dtype: torch.finfo(dtype).eps)
+    name, limits = str(coarsest).removeprefix("torch."), torch.finfo(coarsest)
+    math = float32_math(device, watch.convolution)
+    if coarsest in (torch.float32, torch.complex64) and math != "ieee":
+        return f"{name} ({math} products)", {"tf32": 2**-10, "bf16": 2**-7}[math], limits
+    return name, limits.eps, limits
+
+
+def float32_math(device, convolution):
+    """'ieee', 'tf32' or 'bf16': what PyTorch's flags let float32 products use."""
+    backends = torch.backends
+    if device.type == "cuda":
+        chains = [[backends.cuda.matmul, backends]]
+        chains += [[backends.cudnn.conv, backends.cudnn, backends]] * convolution
+    else:
+        chains = [[backends.mkldnn.matmul, backends.mkldnn, backends]]
+        chains += [[backends.mkldnn.conv, backends.mkldnn, backends]] * convolution
+    modes = set()
+    for chain in chains:  # "none" means: as the next level says
+        settings = [getattr(level, "fp32_precision", "none") for level in chain]
+        modes.add(next((mode for mode in settings if mode != "none"), "ieee"))
+    return "bf16" if "bf16" in modes else "tf32" if "tf32" in modes else "ieee"
+
+
+def random_like(example, generator):
+    """A random batch shaped like example, each position about as large."""
+    size = example.double().pow(2).mean(0, keepdim=True).sqrt()  # over the batch
+    size = torch.where(size > 0, size, size.max().item() or 1.0)
+    noise = torch.randn(example.shape, generator=generator, dtype=torch.float64)
+    return (noise.to(example.device) * size).to(example.dtype)
+
+
+def cuda_devices(tensor):
+    return [tensor.device] if tensor.device.type == "cuda" else []
+
+
+def private_copy(f):
+    """A deep copy of a module, so that checking it changes nothing in it."""
+    if not isinstance(f, torch.nn.Module):
+        return f
+    try:
+        return copy.deepcopy(f)
+    except (RuntimeError, TypeError) as error:
+        raise TypeError(
+            f"f cannot be copied ({error}). The checker runs on a deep copy of a "
+            "module so that the module stays as it was. Keep tensors that are part "
+            "of an autograd graph out of the module's attributes (store them "
+            "detached, or compute them in forward)."
+        ) from error
 
 
 def check_example(example):
@@ -114,69 +449,77 @@ def check_example(example):
             "example must be a torch.Tensor shaped like one batch, "
             f"e.g. torch.randn(8, 3); got {type(example).__name__}"
         )
-    if example.dtype not in (torch.float32, torch.float64):
+    if example.is_complex():
         raise TypeError(
-            f"example has dtype {example.dtype}; pass a float32 or float64 batch, "
-            "e.g. example.double(): integers cannot be scaled by 0.3, and half "
-            "precision rounds too coarsely to tell affine from nonlinear"
+            f"example is complex ({example.dtype}): the checker tests linearity "
+            "with real coefficients only. Pass the real and imaginary parts as "
+            "real channels (torch.view_as_real) to a real-valued f."
         )
-
-
-def checked(f, example):
-    """`f`, raising an error that says what to do wherever it would mislead."""
-
-    def evaluate(batch):
-        output = f(batch)
-        if not isinstance(output, torch.Tensor):
-            raise TypeError(
-                f"f must return a tensor; it returned {type(output).__name__}. "
-                "Wrap it: lambda x: f(x)[0]"
-            )
-        if not torch.isfinite(output).all():
-            raise ValueError(
-                "f returned inf or nan; check it on a batch like example, "
-                "or pass a smaller example"
-            )
-        return output
-
-    shape = tuple(example.shape)
-    try:
-        first = evaluate(example)
-    except (TypeError, ValueError) as error:
-        if "more than 1 value per channel" not in str(error):
-            raise
-        raise ValueError(
-            f"f cannot take a batch shaped like example {shape}: a training-mode "
-            "batch norm needs at least 2 samples per channel. Pass a larger "
-            "batch, or call f.eval() to check inference."
-        ) from error
-    except RuntimeError as error:
-        message = f"f cannot take a batch shaped like example {shape}: {error}"
-        raise ValueError(message) from error
-    size = max(first.abs().max().item(), tiny(example))
-    if (first - evaluate(example)).abs().max() > tolerance(example) * size:
-        raise ValueError(
-            "f gave two different outputs for the same input, so no verdict is "
-            "possible. Is dropout or another random layer in training mode? "
-            "Call f.eval(), or seed it inside f."
+    if not example.is_floating_point():
+        raise TypeError(
+            f"example has dtype {example.dtype}; pass a floating-point batch "
+            "(float16, bfloat16, float32 or float64), e.g. example.float(): "
+            "integers cannot be scaled by 0.3"
         )
-    return evaluate
+    if example.dim() == 0 or example.numel() == 0:
+        raise ValueError(
+            f"example has shape {tuple(example.shape)}; pass one batch with at "
+            "least one sample, its first dimension the batch, e.g. torch.randn(8, 3)"
+        )
+    if not example.isfinite().all():
+        raise ValueError("example contains inf or nan; pass finite numbers")
 
 
-@contextlib.contextmanager
-def unchanged(f):
-    """Restore a module's parameters, buffers and train/eval modes afterwards."""
-    if not isinstance(f, torch.nn.Module):
-        yield
-        return
-    state = copy.deepcopy(f.state_dict())
-    modes = [module.training for module in f.modules()]
-    try:
-        yield
-    finally:
-        f.load_state_dict(state)
-        for module, mode in zip(f.modules(), modes, strict=True):
-            module.training = mode
+def check_output(output, shape=None):
+    if not isinstance(output, torch.Tensor):
+        raise TypeError(
+            f"f must return one tensor; it returned {type(output).__name__}. "
+            "Check one output at a time: put f in a small torch.nn.Module whose "
+            "forward returns that tensor, e.g. return self.model(x)[0]"
+        )
+    if output.is_complex():
+        raise TypeError(
+            f"f returned a complex tensor ({output.dtype}); the checker compares "
+            "real outputs. Return torch.view_as_real(output) instead."
+        )
+    if not output.is_floating_point():
+        raise TypeError(
+            f"f returned a tensor of dtype {output.dtype}; linearity needs "
+            "floating-point outputs (integers cannot be scaled by 0.3)"
+        )
+    if shape is not None and output.shape != shape:
+        raise ValueError(
+            f"f's output shape depends on its input's values: {tuple(shape)} "
+            f"for example, {tuple(output.shape)} for another batch of that "
+            "shape. The checker compares outputs element by element; return a "
+            "tensor of fixed shape (mask with torch.where instead of indexing)."
+        )
+    return output
+
+
+def cannot_take(f, batch, error):
+    shape = tuple(batch.shape)
+    if "more than 1 value per channel" not in str(error):
+        return ValueError(f"f cannot take a batch shaped like example {shape}: {error}")
+    norms = [m for m in modules(f) if isinstance(m, torch.nn.modules.batchnorm._NormBase)]
+    if any(not m.training and not m.track_running_stats for m in norms):
+        advice = (
+            "A batch norm with track_running_stats=False uses the batch's own "
+            "statistics in eval mode too: pass a batch of at least 2 samples."
+        )
+    else:
+        advice = (
+            "Pass a batch of at least 2 samples, or call f.eval() to check "
+            "inference with the running statistics."
+        )
+    return ValueError(
+        f"f cannot take a batch shaped like example {shape}: a batch norm that "
+        f"uses batch statistics needs at least 2 values per channel. {advice}"
+    )
+
+
+def modules(f):
+    return f.modules() if isinstance(f, torch.nn.Module) else []
 
 
 if __name__ == "__main__":
