@@ -7,34 +7,34 @@
 `f` maps a batch to a tensor: a torch module or any callable. The first
 dimension of `example` is the batch: (N, C), (N, C, L), (N, C, H, W) all work.
 
-What a verdict means. The checker tries to disprove linearity: it compares
+What a verdict means. The checker tries to disprove linearity. It compares
 f(a u + c v) with a f(u) + c f(v) on batches u, v like `example` (u is
-`example` itself), at scales 2**-30 to 2**30 (about 1e-9 to 1e9) times
-`example`, and f(0) with 0.
+`example` itself, v random) at 13 scales from 2**-30 to 2**30 (about 1e-9 to
+1e9) times `example`, and f(0) with 0.
 - "nonlinear": an affine combination (a + c = 1) failed;
 - "affine": every affine combination held, but a linear one or f(0) = 0 failed;
 - "linear": no counterexample was found at the scales and precision probed.
   That is evidence, not a proof.
 measure(f, example).counterexample holds the u, v, a and c behind a "nonlinear"
-or "affine" verdict, and .replay(f) computes that defect again.
+or "affine" verdict; its .replay(f) computes the defect again.
 
-Precision. f is run once as it is, to learn the precision of its computation:
-the coarsest floating dtype among the tensors its operations use (TF32 or
+Precision. f runs once as it is, to learn the precision of its computation: the
+coarsest floating dtype among the tensors its operations use, or TF32 or
 bfloat16 where PyTorch's flags allow them for float32 matrix products and
-convolutions). The probes then run every torch operation of f in float64, so
-that rounding inside f does not pass for a defect. Each output element is judged
-against the size of the terms combined in it, estimated by rerunning f with
-every operand and intermediate result multiplied by 1 + 2**-20 * N(0, 1); a
-defect counts when it exceeds TOLERANCE epsilons of the computation's precision.
-Where f cannot run in float64, it runs as it is, with a wider tolerance.
-Scales where f overflows, underflows or returns nan in its own precision are
-skipped and listed in measure(f, example).skipped.
+convolutions. The probes then run each torch operation of f in float64, so
+that rounding inside f does not pass for a defect (where f's code refuses
+float64, they run it as it is, with a wider tolerance). Each output element is
+judged against the size of the terms combined in it, measured by rerunning f
+with every operand and intermediate result multiplied by 1 + 2**-20 N(0, 1).
+A defect counts when it exceeds TOLERANCE epsilons of the computation's
+precision times that size. Scales where f overflows, underflows or returns nan
+in its own precision are skipped and listed in measure(f, example).skipped.
 
-f is left as it was. A module is checked on a deep copy: its parameters,
-buffers, attributes, train/eval modes and autograd version counters are
-untouched, and the global random state is restored afterwards. A plain function
-is called as it is: state it reaches through closures or globals (a model it
-calls, for example) is not protected. Put such code in a small torch.nn.Module.
+f is left as it was. A module is checked on deep copies: its parameters,
+buffers, attributes, train/eval modes and autograd version counters stay as they
+were, and the global random state is restored. A plain function is called as it
+is: state it reaches through closures or globals (a model it calls, say) is not
+protected. Put such code in a small torch.nn.Module.
 
 Run it: python snippets/linearity.py
 """
@@ -49,10 +49,14 @@ from torch.overrides import TorchFunctionMode
 SCALES = tuple(2.0**k for k in range(-30, 31, 5))  # 2**5 = 32 apart
 TOLERANCE = 16  # epsilons of the computation's precision; see the checker page
 GROWTH = 128  # epsilons of the probes' own precision: rounding in long sums
-DRAWS = 2  # perturbed reruns per batch, to estimate the size of its terms
+DRAWS = 2  # perturbed reruns per batch, to measure the size of its terms
 # f(a u + c v) = a f(u) + c f(v) for each (a, c), and f(0) = 0: linear.
-LINEAR = {"additivity": (1, 1), "homogeneity": (-2, 0), "linear_combination": (0.5, 0.3)}
-# a + c = 1 (the last one with v = 0 reaches the next scale): affine.
+LINEAR = {
+    "additivity": (1, 1),
+    "homogeneity": (-2, 0),
+    "linear_combination": (0.5, 0.3),
+}
+# a + c = 1; the last one, with v = 0, reaches the next scale: affine.
 AFFINE = [(0.5, 0.5), (2, -1), (32, -31)]
 KINDS = [*LINEAR, "affine_combination", "at_zero"]
 
@@ -61,24 +65,23 @@ KINDS = [*LINEAR, "affine_combination", "at_zero"]
 class Counterexample:
     """f(a u + c v) - a f(u) - c f(v) is more than rounding explains."""
 
-    kind: str  # which test failed: additivity, ..., at_zero
-    scale: float  # u is this multiple of example (or a random batch like it)
+    kind: str  # the test that failed: "additivity", ..., "at_zero"
+    scale: float  # u is this multiple of example (0 for f(0))
     a: float
     u: torch.Tensor
     c: float
     v: torch.Tensor
     residual: torch.Tensor  # f(a u + c v) - a f(u) - c f(v), as found
-    allowed: torch.Tensor  # per output element, the most that rounding explains
-    dtype: torch.dtype | None  # the probes ran f's operations in it (None: as f says)
+    allowed: torch.Tensor  # for each output element, what rounding explains
+    dtype: torch.dtype | None  # f's operations ran in it (None: as f says)
 
     def replay(self, f) -> torch.Tensor:
         """The residual again, computed as the checker did, on a copy of f."""
         with torch.random.fork_rng(devices=cuda_devices(self.u)), torch.no_grad():
-            f = private_copy(f)
-            run = Runner.evaluate
-            combined = run(f, self.a * self.u + self.c * self.v, Watch(self.dtype))
-            parts = [run(f, batch, Watch(self.dtype)) for batch in (self.u, self.v)]
-            return combined - self.a * parts[0] - self.c * parts[1]
+            f, a, u, c, v = private_copy(f), self.a, self.u, self.c, self.v
+            batches = [a * u + c * v, u, v]
+            f_w, f_u, f_v = (evaluate(f, x, Watch(self.dtype)) for x in batches)
+            return f_w - a * f_u - c * f_v
 
 
 @dataclass(frozen=True)
@@ -98,34 +101,31 @@ class Measurement:
     counterexample: Counterexample | None = None  # None for "linear"
 
 
-class Skip(Exception):
-    """f overflowed, underflowed or returned nan at this scale."""
-
-
 def classify(f, example: torch.Tensor, seed: int = 0, scales=SCALES) -> str:
     """'linear', 'affine' or 'nonlinear': how `f` acts on batches like `example`."""
     return measure(f, example, seed, scales).verdict
 
 
 def measure(f, example: torch.Tensor, seed: int = 0, scales=SCALES) -> Measurement:
-    """Try `f` on batches like `example` and on their combinations, scale by scale."""
-    check_example(example)
+    """Try `f` on batches like `example` and their combinations, scale by scale,
+    from the example's own scale outwards; stop at the first failed affine one."""
+    check_example(example, scales)
     with torch.random.fork_rng(devices=cuda_devices(example)), torch.no_grad():
         run = Runner(f, example, seed)
         randoms = torch.Generator().manual_seed(seed)
-        zero = run.zero(example)
-        # f(0 u + 0 v) - 0 f(u) - 0 f(v) is f(0), judged against the terms of f(0)
+        zero = run.point(torch.zeros_like(example), strict=False)
+        # f(0 u + 0 v) - 0 f(u) - 0 f(v) is f(0), judged against its own terms
         found = [run.test("at_zero", 0.0, 0, zero, 0, zero, zero.output, zero.size)]
         skipped = {}
         for scale in sorted(scales, key=lambda scale: abs(math.log2(scale))):
-            v = scale * random_like(example, randoms)
+            u, v = scale * example, scale * random_like(example, randoms)
             try:
-                tests = run.tests(scale, run.point(scale * example), run.point(v), zero)
+                tests = run.tests(scale, run.point(u), run.point(v), zero)
             except Skip as trouble:
                 skipped[scale] = str(trouble)
                 continue
             found += tests
-            if any(not test.linear_only and test.defect > run.tolerance for test in tests):
+            if any(not test.linear_only and test.failed for test in tests):
                 break  # an affine combination failed: f is nonlinear
     if len(skipped) == len(scales):
         raise ValueError(
@@ -133,12 +133,12 @@ def measure(f, example: torch.Tensor, seed: int = 0, scales=SCALES) -> Measureme
             "underflows or returns nan on multiples of example. Pass an example "
             "on which f's output and intermediate results are normal numbers."
         )
-    failed = [test for test in found if test.defect > run.tolerance]
+    failed = [test for test in found if test.failed]
     affine = all(test.linear_only for test in failed)
     verdict = "linear" if not failed else "affine" if affine else "nonlinear"
     decisive = [test for test in failed if test.linear_only == affine]
     # The failure nearest the example's own scale shows the defect most plainly.
-    nearest = min(decisive, key=lambda test: (test.distance, -test.defect), default=None)
+    nearest = min(decisive, key=lambda t: (t.distance, -t.defect), default=None)
     return Measurement(
         verdict=verdict,
         **{kind: max(t.defect for t in found if t.kind == kind) for kind in KINDS},
@@ -150,67 +150,71 @@ def measure(f, example: torch.Tensor, seed: int = 0, scales=SCALES) -> Measureme
     )
 
 
-@dataclass(frozen=True)
-class Probe:
-    """One test of one combination, with its outcome."""
-
-    kind: str
-    defect: float  # the largest |residual| / terms over the output elements
-    counterexample: Counterexample
-
-    @property
-    def linear_only(self):
-        """Only linear maps pass it; affine maps pass the affine combinations."""
-        return self.kind != "affine_combination"
-
-    @property
-    def distance(self):
-        """How far from the example's scale; f(0) = 0 comes first."""
-        scale = self.counterexample.scale
-        return abs(math.log2(scale)) if scale else -1
+class Skip(Exception):
+    """f overflowed, underflowed or returned nan at this scale."""
 
 
 @dataclass(frozen=True)
 class Point:
     batch: torch.Tensor
     output: torch.Tensor
-    size: torch.Tensor  # per output element, the size of the terms combined in it
+    size: torch.Tensor  # for each output element, the size of the terms in it
+
+
+@dataclass(frozen=True)
+class Trial:
+    kind: str
+    defect: float  # the largest |residual| / size of terms, over the elements
+    failed: bool
+    counterexample: Counterexample
+
+    @property
+    def linear_only(self):
+        """Affine maps pass the affine combinations, and fail only the others."""
+        return self.kind != "affine_combination"
+
+    @property
+    def distance(self):
+        """How far from the example's own scale; f(0) comes first."""
+        scale = self.counterexample.scale
+        return abs(math.log2(scale)) if scale else -1
 
 
 class Runner:
-    """Runs f on batches with clear errors, and judges combinations of them."""
+    """Runs f on batches, with clear errors, and tests combinations of them."""
 
     def __init__(self, f, example, seed):
-        self.original = f
-        self.f = self.native = private_copy(f)
-        self.noise = Noise(seed, example.device)
+        self.original, self.f = f, private_copy(f)
+        self.native, self.noise = self.f, Noise(seed, example.device)
         watch = Watch()
         try:
             with watch:
-                native = self.f(example.clone())
+                output = self.f(example.clone())
         except (RuntimeError, ValueError, TypeError) as error:
             raise cannot_take(f, example, error) from error
-        check_output(native)
-        if not native.isfinite().all():
+        check_output(output)
+        if not output.isfinite().all():
             raise ValueError(
                 "f returned inf or nan on example; pass an example on which f's "
                 "output is finite"
             )
-        self.shape = native.shape
+        watch.note(output)
+        self.shape = output.shape
         self.precision, self.eps, self.limits = precision(watch, example.device)
         # Probe in float64 where f's code allows it and still computes the same.
         self.use(torch.float64)
         try:
             first = self.point(example, strict=False)
             wide = (TOLERANCE + GROWTH) * self.eps * first.size
-            same = (first.output - native).abs().le(wide).all()
+            same = (first.output - output).abs().le(wide).all()
         except Exception:  # any failure in float64: probe f as it is
             same = False
         if not same:
             self.use(None)
             first = self.point(example, strict=False)
         again = self.point(example, strict=False)
-        if (again.output - first.output).abs().gt(self.tolerance * again.size).any():
+        differ = (again.output - first.output).abs().gt(self.tolerance * again.size)
+        if differ.any():
             raise ValueError(
                 "f gave two different outputs for the same input, so no verdict is "
                 "possible. Is dropout or another random layer in training mode? "
@@ -219,51 +223,43 @@ class Runner:
 
     def use(self, dtype):
         """Run f's operations in `dtype` (None: as f says) from now on."""
-        if isinstance(self.f, torch.nn.Module):  # converted once, not at every call
+        if isinstance(self.f, torch.nn.Module):  # converted once, not at each call
             self.f = private_copy(self.original).to(dtype) if dtype else self.native
         probes_eps = torch.finfo(dtype).eps if dtype else self.eps
-        self.dtype, self.tolerance = dtype, TOLERANCE * self.eps + GROWTH * probes_eps
+        self.dtype = dtype
+        self.tolerance = TOLERANCE * self.eps + GROWTH * probes_eps
         self.nudge = 2**-20 if dtype else min(64 * self.eps, 2**-4)
 
-    @staticmethod
-    def evaluate(f, batch, watch):
-        batch = batch.clone()  # f may write into its input
-        with watch:
-            output = f(batch)
-        check_output(output)
-        return output.to(watch.dtype) if watch.dtype else output
-
     def output(self, batch, nudge=0.0, strict=True):
-        """f(batch); strict: Skip where f leaves its precision's normal range."""
-        if strict and trouble(batch, self.limits):
-            raise Skip(trouble(batch, self.limits))
-        watch = Watch(self.dtype, nudge, self.noise, self.limits if strict else None)
-        output = self.evaluate(self.f, batch, watch)
+        """f(batch). strict: Skip where f leaves its precision's normal range."""
+        limits = self.limits if strict else None
+        if trouble(batch, limits):
+            raise Skip(trouble(batch, limits))
+        watch = Watch(self.dtype, nudge, self.noise, limits)
+        output = evaluate(self.f, batch, watch)
         check_output(output, self.shape)
-        problem = watch.trouble or trouble(output, self.limits if strict else None)
-        if problem:
-            raise Skip(problem)
+        if watch.trouble or trouble(output, limits):
+            raise Skip(watch.trouble or trouble(output, limits))
         return output
 
-    def zero(self, example):
-        """f(0), judged by the size of its terms whatever its own size."""
-        try:
-            return self.point(torch.zeros_like(example), strict=False)
-        except Skip as problem:
-            raise ValueError(
-                f"f(0) has {problem} in it: f is neither linear nor affine (both "
-                "are finite at 0), and the checker cannot measure it"
-            ) from None
-
     def point(self, batch, strict=True):
+        """f(batch), and the size of the terms combined in each element."""
         batch = batch.to(self.dtype) if self.dtype else batch
-        output = self.output(batch, strict=strict)
+        try:
+            output = self.output(batch, strict=strict)
+        except Skip as trouble:
+            if strict:
+                raise
+            raise ValueError(
+                f"f gives {trouble} on a batch of zeros or on example: f is "
+                "neither linear nor affine there (both are finite everywhere)"
+            ) from None
         size = output.abs()
         for _ in range(DRAWS):
             nudged = self.output(batch, self.nudge, strict=strict)
             size = torch.maximum(size, (nudged - output).abs() / self.nudge)
-        # A random estimate can come out near 0 by chance: the median over the
-        # batch (the same layer's terms in other samples) is a floor for it.
+        # A random measurement can come out near 0 by chance: the median over
+        # the batch (the same terms in the other samples) is a floor for it.
         if size.dim() > 0 and len(size) > 2:
             size = torch.maximum(size, size.median(dim=0).values)
         return Point(batch, output, size)
@@ -274,41 +270,54 @@ class Runner:
         tests += [("affine_combination", a, u, c, v) for a, c in AFFINE[:-1]]
         a, c = AFFINE[-1]
         tests += [("affine_combination", a, u, c, zero)]
+        combined = [a * p.batch + c * q.batch for _, a, p, c, q in tests]
+        outputs = [self.output(batch) for batch in combined]
         return [
-            self.test(kind, scale, a, p, c, q, self.output(a * p.batch + c * q.batch))
-            for kind, a, p, c, q in tests
+            self.test(kind, scale, a, p, c, q, output)
+            for (kind, a, p, c, q), output in zip(tests, outputs, strict=True)
         ]
 
-    def test(self, kind, scale, a, p, c, q, combined, terms=None):
-        """The largest relative defect of f(a p + c q) = a f(p) + c f(q)."""
+    def test(self, kind, scale, a, p, c, q, combined, size=None):
+        """How far f(a p + c q) is from a f(p) + c f(q), element by element."""
         residual = combined - a * p.output - c * q.output
-        if terms is None:
-            terms = abs(a) * p.size + abs(c) * q.size + combined.abs()
-        relative = torch.where(residual == 0, 0.0, residual.abs() / terms)
-        allowed = self.tolerance * terms
+        if size is None:
+            size = abs(a) * p.size + abs(c) * q.size + combined.abs()
+        relative = torch.where(residual == 0, 0.0, residual.abs() / size)
+        allowed = self.tolerance * size
         found = Counterexample(
             kind, scale, a, p.batch, c, q.batch, residual, allowed, self.dtype
         )
-        return Probe(kind, relative.max().item(), found)
+        failed = residual.abs().gt(allowed).any().item()
+        return Trial(kind, relative.max().item(), failed, found)
+
+
+def evaluate(f, batch, watch):
+    """f(batch) under `watch`, in the watch's dtype."""
+    batch = batch.clone()  # f may write into its input
+    with watch:
+        output = f(batch)
+    check_output(output)
+    return output.to(watch.dtype) if watch.dtype else output
 
 
 class Watch(TorchFunctionMode):
-    """Sees each torch operation f runs: notes dtypes, overflow and underflow,
-    runs it in `dtype` (None: as f says) and, with nudge > 0, multiplies each
-    operand from outside f (input, parameters, buffers, captured tensors) and
-    each result by 1 + nudge * N(0, 1)."""
+    """Sees each torch operation that f runs. It notes their dtypes, and overflow
+    and underflow for the range `limits`; runs them in `dtype` (None: as f
+    says); with nudge > 0, multiplies each operand from outside f (input,
+    parameters, buffers, captured tensors) and each result by 1 + nudge N(0, 1)."""
 
     def __init__(self, dtype=None, nudge=0.0, noise=None, limits=None):
         super().__init__()
-        self.dtype, self.nudge, self.noise, self.limits = dtype, nudge, noise, limits
-        self.dtypes, self.convolution, self.trouble = set(), False, None
-        self.made = {}  # id -> tensor made inside f, or the converted copy of one
+        self.dtype, self.nudge, self.noise = dtype, nudge, noise
+        self.limits, self.trouble = limits, None
+        self.dtypes, self.convolution = set(), False
+        self.made = {}  # id: a tensor made inside f, or a copy of one from outside
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         name = getattr(func, "__name__", "")
         self.convolution |= "conv" in name
-        # An operation that writes into a tensor keeps that tensor: f reads it later.
+        # An operation that writes into a tensor gets that very tensor: f reads it.
         writes = name.endswith("_") and not name.startswith("__")
         writes |= name.startswith("__i") or name == "__setitem__" or "out" in kwargs
         target, args = (args[:1], args[1:]) if writes else ((), args)
@@ -319,7 +328,7 @@ class Watch(TorchFunctionMode):
         return nested(lambda tensor: self.result(tensor, nudge), result)
 
     def operand(self, tensor):
-        if id(tensor) not in self.made:  # from outside f: noted, converted, nudged
+        if id(tensor) not in self.made:  # from outside f: converted, nudged once
             self.note(tensor)
             copy = self.nudged(self.converted(tensor)) if self.nudge else tensor
             self.made[id(tensor)] = self.made[id(copy)] = copy
@@ -327,7 +336,7 @@ class Watch(TorchFunctionMode):
 
     def result(self, tensor, nudge):
         self.note(tensor)
-        if self.limits and not self.nudge:  # nudged reruns repeat a checked call
+        if self.limits and not self.nudge:  # a nudged rerun repeats a checked run
             self.trouble = self.trouble or trouble(tensor, self.limits, nan=False)
         tensor = self.nudged(tensor) if nudge else tensor
         self.made[id(tensor)] = tensor
@@ -338,9 +347,11 @@ class Watch(TorchFunctionMode):
             self.dtypes.add(tensor.dtype)
 
     def converted(self, tensor):
-        if not self.dtype or not (tensor.dtype.is_floating_point or tensor.dtype.is_complex):
-            return tensor
-        return tensor.to(torch.complex128 if tensor.dtype.is_complex else self.dtype)
+        if self.dtype and tensor.dtype.is_complex:
+            return tensor.to(torch.complex128)
+        if self.dtype and tensor.dtype.is_floating_point:
+            return tensor.to(self.dtype)
+        return tensor
 
     def nudged(self, tensor):
         if not tensor.dtype.is_floating_point:
@@ -349,7 +360,7 @@ class Watch(TorchFunctionMode):
 
 
 class Noise:
-    """N(0, 1) numbers, cut from one long draw: much faster than a draw each time."""
+    """N(0, 1) numbers cut from one long draw: faster than a draw each time."""
 
     def __init__(self, seed, device):
         self.generator = torch.Generator().manual_seed(seed)
@@ -360,8 +371,7 @@ class Noise:
         size, pool = tensor.numel(), self.pool
         start = torch.randint(len(pool), (), generator=self.generator).item()
         while start + size > len(pool):  # wrap around
-            pool = torch.cat([pool[start:], self.pool])
-            start = 0
+            pool, start = torch.cat([pool[start:], self.pool]), 0
         return pool[start : start + size].view(tensor.shape).to(tensor.dtype)
 
 
@@ -377,7 +387,7 @@ def nested(function, value):
 
 
 def trouble(tensor, limits, nan=True):
-    """'overflow', 'underflow', 'nan' (for the range `limits`) or None."""
+    """'nan', 'overflow', 'underflow' (for the range `limits`) or None."""
     if not tensor.dtype.is_floating_point:
         return None
     magnitude = tensor.abs()
@@ -391,16 +401,17 @@ def trouble(tensor, limits, nan=True):
 
 
 def precision(watch, device):
-    """The coarsest floating dtype f computed with: name, epsilon, range."""
+    """The coarsest floating dtype f computed with: name, epsilon and range."""
     coarsest = max(watch.dtypes, key=lambda dtype: torch.finfo(dtype).eps)
     name, limits = str(coarsest).removeprefix("torch."), torch.finfo(coarsest)
-    math = float32_math(device, watch.convolution)
-    if coarsest in (torch.float32, torch.complex64) and math != "ieee":
-        return f"{name} ({math} products)", {"tf32": 2**-10, "bf16": 2**-7}[math], limits
+    products = float32_products(device, watch.convolution)
+    if coarsest in (torch.float32, torch.complex64) and products != "ieee":
+        eps = {"tf32": 2**-10, "bf16": 2**-7}[products]
+        return f"{name} ({products} products)", eps, limits
     return name, limits.eps, limits
 
 
-def float32_math(device, convolution):
+def float32_products(device, convolution):
     """'ieee', 'tf32' or 'bf16': what PyTorch's flags let float32 products use."""
     backends = torch.backends
     if device.type == "cuda":
@@ -443,7 +454,7 @@ def private_copy(f):
         ) from error
 
 
-def check_example(example):
+def check_example(example, scales):
     if not isinstance(example, torch.Tensor):
         raise TypeError(
             "example must be a torch.Tensor shaped like one batch, "
@@ -464,10 +475,12 @@ def check_example(example):
     if example.dim() == 0 or example.numel() == 0:
         raise ValueError(
             f"example has shape {tuple(example.shape)}; pass one batch with at "
-            "least one sample, its first dimension the batch, e.g. torch.randn(8, 3)"
+            "least one sample, its first dimension the batch: torch.randn(8, 3)"
         )
     if not example.isfinite().all():
         raise ValueError("example contains inf or nan; pass finite numbers")
+    if not scales or min(scales) <= 0:
+        raise ValueError(f"scales must be positive numbers, like [1.0]: {scales}")
 
 
 def check_output(output, shape=None):
@@ -494,14 +507,15 @@ def check_output(output, shape=None):
             "shape. The checker compares outputs element by element; return a "
             "tensor of fixed shape (mask with torch.where instead of indexing)."
         )
-    return output
 
 
 def cannot_take(f, batch, error):
     shape = tuple(batch.shape)
     if "more than 1 value per channel" not in str(error):
-        return ValueError(f"f cannot take a batch shaped like example {shape}: {error}")
-    norms = [m for m in modules(f) if isinstance(m, torch.nn.modules.batchnorm._NormBase)]
+        message = f"f cannot take a batch shaped like example {shape}: {error}"
+        return ValueError(message)
+    norms = torch.nn.modules.batchnorm._NormBase
+    norms = [m for m in modules(f) if isinstance(m, norms)]
     if any(not m.training and not m.track_running_stats for m in norms):
         advice = (
             "A batch norm with track_running_stats=False uses the batch's own "
