@@ -1,0 +1,179 @@
+"""Batch norm's statistics in data-parallel training, with two real processes.
+
+Two replicas on this machine (torch.distributed, gloo backend, CPU, 127.0.0.1)
+each get half of one global batch of 8 samples. The checks:
+- under DistributedDataParallel each replica normalizes with its own half;
+- DDP does not average running statistics: each forward starts from rank 0's;
+- SyncBatchNorm refuses CPU tensors in training mode;
+- the computation it stands for, statistics of the whole global batch, done
+  with all_reduce, equals batch norm over the concatenated batch.
+
+Run it: python snippets/distributed_bn.py
+"""
+
+import datetime
+import inspect
+import os
+import socket
+import traceback
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch.nn.parallel import DistributedDataParallel
+
+WORLD = 2  # processes, one replica each
+TIMEOUT = 30  # seconds: a stuck collective fails instead of hanging
+
+
+def global_batch():
+    """The same 8 samples in every process; replica 1's half is shifted by 3."""
+    X = torch.randn(8, 3, generator=torch.Generator().manual_seed(0))
+    return (X + torch.tensor([0.0] * 4 + [3.0] * 4)[:, None]).double()
+
+
+# --8<-- [start:global]
+def global_statistics(local):
+    """Mean and biased variance per feature over every replica's batch."""
+    count = torch.tensor([float(local.shape[0])], dtype=local.dtype)
+    total = local.sum(dim=0)
+    dist.all_reduce(count)  # sums over the processes, in place
+    dist.all_reduce(total)
+    mean = total / count
+    squares = (local - mean).pow(2).sum(dim=0)  # centred: no cancellation
+    dist.all_reduce(squares)
+    return mean, squares / count, count
+# --8<-- [end:global]
+
+
+def checks(rank):
+    X = global_batch()
+    local = X.chunk(WORLD)[rank]
+    found = {}
+    # --8<-- [start:ddp]
+    ddp = DistributedDataParallel(torch.nn.BatchNorm1d(3).double())
+    out = ddp(local)
+    alone = torch.nn.BatchNorm1d(3).double()  # a plain copy, on this half only
+    found["ddp: local statistics"] = torch.allclose(out, alone(local))
+    whole = torch.nn.BatchNorm1d(3).double()(X).chunk(WORLD)[rank]
+    found["ddp: global statistics"] = torch.allclose(out, whole)
+    weights = torch.linspace(-1, 1, 12, dtype=X.dtype).view(4, 3)
+    (out * weights).sum().backward()  # DDP averages the gradients
+    (alone(local) * weights).sum().backward()
+    grads = [torch.empty(3, dtype=X.dtype) for _ in range(WORLD)]
+    dist.all_gather(grads, alone.weight.grad)  # each replica's own gradient
+    found["ddp: gradients averaged"] = not torch.equal(
+        grads[0], grads[1]
+    ) and torch.allclose(ddp.module.weight.grad, sum(grads) / WORLD)
+    means = [torch.empty(3, dtype=X.dtype) for _ in range(WORLD)]
+    dist.all_gather(means, ddp.module.running_mean)
+    found["ddp: running means differ"] = not torch.equal(means[0], means[1])
+    with torch.no_grad():
+        ddp.eval()(local)  # DDP broadcasts rank 0's buffers first
+    found["ddp: rank 0's running mean"] = torch.equal(
+        ddp.module.running_mean, means[0]
+    )
+    # --8<-- [end:ddp]
+    # --8<-- [start:sync]
+    sync = torch.nn.SyncBatchNorm.convert_sync_batchnorm(
+        torch.nn.Sequential(torch.nn.BatchNorm1d(3))
+    ).double()
+    found["sync: converted to"] = type(sync[0]).__name__
+    try:
+        sync(local)
+        found["sync: training forward on CPU"] = "ran"
+    except ValueError as error:
+        found["sync: training forward on CPU"] = f"ValueError: {error}"
+    with torch.no_grad():  # evaluation mode: running statistics, no collective
+        plain = torch.nn.BatchNorm1d(3).double().eval()
+        found["sync: eval forward = batch norm"] = torch.equal(
+            sync.eval()(local), plain(local)
+        )
+
+    mean, var, count = global_statistics(local)
+    bn = torch.nn.BatchNorm1d(3).double()
+    synced = bn.weight * (local - mean) / torch.sqrt(var + bn.eps) + bn.bias
+    pieces = [torch.empty_like(synced) for _ in range(WORLD)]
+    dist.all_gather(pieces, synced.detach())
+    found["all_reduce: equals batch norm of all 8"] = torch.allclose(
+        torch.cat(pieces), bn(X), rtol=0, atol=1e-12
+    )  # bn(X), in training mode, also moved bn's running statistics:
+    unbiased = var * count / (count - 1)
+    found["all_reduce: same running statistics"] = torch.allclose(
+        bn.running_mean, 0.1 * mean
+    ) and torch.allclose(bn.running_var, 0.9 + 0.1 * unbiased)
+    # --8<-- [end:sync]
+    return found
+
+
+def worker(rank, port, results):
+    os.environ["GLOO_SOCKET_IFNAME"] = "lo"  # talk over loopback only
+    try:
+        dist.init_process_group(
+            "gloo",
+            init_method=f"tcp://127.0.0.1:{port}",
+            rank=rank,
+            world_size=WORLD,
+            timeout=datetime.timedelta(seconds=TIMEOUT),
+        )
+        results.put((rank, checks(rank)))
+    except Exception:  # noqa: BLE001 - the parent reports it
+        results.put((rank, traceback.format_exc()))
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))  # the OS picks a free port
+        return probe.getsockname()[1]
+
+
+# --8<-- [start:run]
+def run_replicas():
+    """Start WORLD processes, collect what each found, never wait forever."""
+    context = mp.get_context("fork")  # children inherit torch: fast to start
+    results = context.Queue()
+    port = free_port()
+    processes = [
+        context.Process(target=worker, args=(rank, port, results))
+        for rank in range(WORLD)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        found = dict(results.get(timeout=2 * TIMEOUT) for _ in processes)
+    finally:
+        for process in processes:
+            process.join(timeout=TIMEOUT)
+            if process.is_alive():
+                process.kill()
+    for rank, report in found.items():
+        if isinstance(report, str):
+            raise RuntimeError(f"replica {rank} failed:\n{report}")
+    return found
+# --8<-- [end:run]
+
+
+if __name__ == "__main__":
+    # What the page quotes from this torch's own documentation and signature:
+    documented = " ".join(torch.nn.SyncBatchNorm.__doc__.split())
+    assert "only supports :class:`~torch.nn.DistributedDataParallel`" in documented
+    assert "(DDP) with single GPU per process" in documented
+    options = inspect.signature(DistributedDataParallel).parameters
+    assert "forward_sync_buffers" in options  # torch 2.13's new broadcast_buffers
+    found = run_replicas()
+    assert found[0] == found[1], "the replicas disagree"
+    for check, result in found[0].items():
+        print(f"{check + ':':40} {result}")
+    assert found[0]["ddp: local statistics"]
+    assert not found[0]["ddp: global statistics"]
+    assert found[0]["ddp: gradients averaged"]
+    assert found[0]["ddp: running means differ"]
+    assert found[0]["ddp: rank 0's running mean"]
+    assert found[0]["sync: converted to"] == "SyncBatchNorm"
+    assert found[0]["sync: training forward on CPU"].startswith("ValueError")
+    assert found[0]["sync: eval forward = batch norm"]
+    assert found[0]["all_reduce: equals batch norm of all 8"]
+    assert found[0]["all_reduce: same running statistics"]

@@ -1,0 +1,80 @@
+"""Two ways to keep a pretrained batch norm fixed while fine-tuning.
+
+1. Keep the BatchNorm modules and put them back in eval mode after every
+   model.train(), with their parameters excluded from training.
+2. Replace each BatchNorm by a fixed affine map x * scale + shift, computed
+   from its running statistics and parameters, kept as buffers: what
+   torchvision's FrozenBatchNorm2d computes, for any input (N, C, ...).
+
+Run it: python snippets/frozen_batchnorm.py
+"""
+
+import torch
+
+NORMS = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
+
+
+# --8<-- [start:freeze]
+def freeze_batchnorm(model):
+    """Batch norms in eval mode, their gamma and beta out of training.
+    Call it after every model.train(), which puts them back in training mode."""
+    for module in model.modules():
+        if isinstance(module, NORMS):
+            module.eval()
+            module.requires_grad_(False)
+    return model
+# --8<-- [end:freeze]
+
+
+# --8<-- [start:fixed]
+class FixedAffineBatchNorm(torch.nn.Module):
+    """Eval-mode batch norm as a fixed map x * scale + shift, per channel.
+    Buffers, not parameters: optimizers and train() cannot change it."""
+
+    def __init__(self, bn):
+        super().__init__()
+        if bn.running_mean is None:
+            raise ValueError(
+                "this batch norm has no running statistics "
+                "(track_running_stats=False): it always normalizes with the "
+                "batch's own, so there is no fixed map to freeze. See the page "
+                "'Fine-tuning with frozen batch norm'."
+            )
+        with torch.no_grad():
+            gamma = bn.weight if bn.affine else torch.ones_like(bn.running_var)
+            beta = bn.bias if bn.affine else torch.zeros_like(bn.running_mean)
+            scale = gamma / torch.sqrt(bn.running_var + bn.eps)  # s
+            shift = beta - scale * bn.running_mean  # the offset BN(0)
+        self.register_buffer("scale", scale.detach().clone())
+        self.register_buffer("shift", shift.detach().clone())
+
+    def forward(self, x):
+        shape = (1, -1) + (1,) * (x.dim() - 2)  # channels on dimension 1
+        return x * self.scale.view(shape) + self.shift.view(shape)
+
+
+def replace_batchnorm(model):
+    """Swap every batch norm in model for its FixedAffineBatchNorm, in place."""
+    for name, child in model.named_children():
+        if isinstance(child, NORMS):
+            setattr(model, name, FixedAffineBatchNorm(child))
+        else:
+            replace_batchnorm(child)
+    return model
+# --8<-- [end:fixed]
+
+
+if __name__ == "__main__":
+    torch.manual_seed(0)
+    bn = torch.nn.BatchNorm2d(3)
+    for _ in range(5):
+        bn(2 * torch.randn(8, 3, 4, 4) + 1)
+    with torch.no_grad():
+        bn.weight.uniform_(0.5, 2.0)
+        bn.bias.uniform_(-1.0, 1.0)
+    fixed = FixedAffineBatchNorm(bn).train()  # train() changes nothing in it
+    x = torch.randn(4, 3, 4, 4)
+    with torch.no_grad():
+        assert torch.allclose(fixed(x), bn.eval()(x), rtol=1e-6, atol=1e-6)
+    assert list(fixed.parameters()) == []
+    print("FixedAffineBatchNorm equals the batch norm in eval mode, in any mode")
