@@ -40,7 +40,7 @@ def center(batch):
 
 # Centering shows the same dependence on the batch, and it is linear.
 assert not torch.allclose(center(batch_a)[0], center(batch_b)[0], atol=0.1)
-print("centering: same sample, two outputs; centering is", classify(center, batch_a))
+print("centering: same sample, two outputs; it is", classify(center, batch_a))
 
 # In eval mode the running statistics are fixed: companions no longer matter.
 bn.eval()
