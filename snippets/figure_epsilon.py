@@ -10,10 +10,10 @@ Run it: python snippets/figure_epsilon.py
 import matplotlib.figure
 import torch
 
-eps, m = 1e-5, 64
+eps, n = 1e-5, 64  # n: the batch size
 torch.manual_seed(0)
 spreads = torch.logspace(-5, 1, 25, dtype=torch.float64)
-noise = torch.randn(m, 1, dtype=torch.float64)
+noise = torch.randn(n, 1, dtype=torch.float64)
 noise = (noise - noise.mean()) / noise.std(unbiased=False)  # mean 0, std 1 exactly
 
 
