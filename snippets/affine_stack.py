@@ -11,7 +11,6 @@ Run it: python snippets/affine_stack.py
 import torch
 
 
-# --8<-- [start:collapse]
 def as_affine_map(model, sample_shape):
     """(A, c) with model(x) = x.flatten(1) @ A.T + c, read off the model."""
     size = torch.Size(sample_shape).numel()
@@ -28,10 +27,8 @@ def stack(norm2d, norm1d):
         torch.nn.Conv2d(3, 4, kernel_size=3, padding=1), norm2d(4),
         torch.nn.Flatten(), torch.nn.Linear(4 * 3 * 3, 5), norm1d(5),
     ).double()
-# --8<-- [end:collapse]
 
 
-# --8<-- [start:check]
 torch.manual_seed(0)
 shape = (2, 5, 5)  # one sample: 2 channels of 5 x 5
 batch_norms = stack(torch.nn.BatchNorm2d, torch.nn.BatchNorm1d)
@@ -51,4 +48,3 @@ for name, model in [("batch norm", batch_norms), ("layer norm", layer_norms)]:
     else:
         assert gap > 0.1
         print(f"{name}: f(x) and A x + f(0) differ by up to {gap:.1f}")
-# --8<-- [end:check]

@@ -15,7 +15,6 @@ import copy
 import torch
 
 torch.manual_seed(0)
-# --8<-- [start:gradient]
 with_bias = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
 with_bias.double()
 X = torch.randn(16, 3, dtype=torch.float64)
@@ -26,9 +25,7 @@ linear = with_bias[0]
 print(f"gradient of the weight: {linear.weight.grad.abs().max().item():.2f}")
 assert linear.bias.grad.abs().max() < 1e-15
 print("gradient of the bias:    below 1e-15")
-# --8<-- [end:gradient]
 
-# --8<-- [start:steps]
 without_bias = copy.deepcopy(with_bias)
 with torch.no_grad():
     without_bias[0].bias.zero_()
@@ -57,4 +54,3 @@ alpha = bn.momentum
 assert torch.allclose(gap, (s * b * (1 - alpha) ** k).expand(5, 2), atol=1e-12)
 print(f"training mode, {k} steps: same outputs to 1e-12")
 print(f"evaluation mode: outputs differ by s * b * (1 - alpha)^{k}, as derived")
-# --8<-- [end:steps]

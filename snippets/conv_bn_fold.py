@@ -16,7 +16,6 @@ for _ in range(5):  # training steps move the running statistics off 0 and 1
     model(2 * torch.randn(8, 2, 6, 6) + 1)
 model.eval()
 
-# --8<-- [start:fold]
 with torch.no_grad():
     s = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # one scale per channel
     folded_weight = s.view(-1, 1, 1, 1) * conv.weight  # W' = diag(s) W
@@ -29,9 +28,7 @@ with torch.no_grad():
     assert error < 1e-6
 print("fuse_conv_bn_eval: W' = diag(s) W and b' = s (b - mu_r) + beta")
 print("fused conv vs conv + batch norm: relative difference below 1e-6")
-# --8<-- [end:fold]
 
-# --8<-- [start:verdicts]
 example = torch.randn(2, 2, 5, 5)
 print("conv + batch norm, eval:  ", classify(model, example))
 with torch.no_grad():  # no conv bias, beta = 0 and mu_r = 0: b' is exactly 0
@@ -40,4 +37,3 @@ with torch.no_grad():  # no conv bias, beta = 0 and mu_r = 0: b' is exactly 0
     assert (fuse_conv_bn_eval(conv, bn).bias == 0).all()
 print("the same with b' = 0:     ", classify(model, example))
 print("the same, training mode:  ", classify(model.train(), example))
-# --8<-- [end:verdicts]

@@ -32,7 +32,6 @@ def global_batch():
     return (X + torch.tensor([0.0] * 4 + [3.0] * 4)[:, None]).double()
 
 
-# --8<-- [start:global]
 def global_statistics(local):
     """Mean and biased variance per feature over every replica's batch."""
     count = torch.tensor([float(local.shape[0])], dtype=local.dtype)
@@ -43,14 +42,12 @@ def global_statistics(local):
     squares = (local - mean).pow(2).sum(dim=0)  # centred: no cancellation
     dist.all_reduce(squares)
     return mean, squares / count, count
-# --8<-- [end:global]
 
 
 def checks(rank):
     X = global_batch()
     local = X.chunk(WORLD)[rank]
     found = {}
-    # --8<-- [start:ddp]
     ddp = DistributedDataParallel(torch.nn.BatchNorm1d(3).double())
     out = ddp(local)
     alone = torch.nn.BatchNorm1d(3).double()  # a plain copy, on this half only
@@ -73,8 +70,6 @@ def checks(rank):
     found["ddp: rank 0's running mean"] = torch.equal(
         ddp.module.running_mean, means[0]
     )
-    # --8<-- [end:ddp]
-    # --8<-- [start:sync]
     sync = torch.nn.SyncBatchNorm.convert_sync_batchnorm(
         torch.nn.Sequential(torch.nn.BatchNorm1d(3))
     ).double()
@@ -102,7 +97,6 @@ def checks(rank):
     found["all_reduce: same running statistics"] = torch.allclose(
         bn.running_mean, 0.1 * mean
     ) and torch.allclose(bn.running_var, 0.9 + 0.1 * unbiased)
-    # --8<-- [end:sync]
     return found
 
 
@@ -130,7 +124,6 @@ def free_port():
         return probe.getsockname()[1]
 
 
-# --8<-- [start:run]
 def run_replicas():
     """Start WORLD processes, collect what each found, never wait forever."""
     context = mp.get_context("fork")  # children inherit torch: fast to start
@@ -153,7 +146,6 @@ def run_replicas():
         if isinstance(report, str):
             raise RuntimeError(f"replica {rank} failed:\n{report}")
     return found
-# --8<-- [end:run]
 
 
 if __name__ == "__main__":

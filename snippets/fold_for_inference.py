@@ -12,7 +12,10 @@ import copy
 import torch
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
-NORMS = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
+NORMS = (
+    torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d,
+    torch.nn.SyncBatchNorm,  # in evaluation mode a plain batch norm
+)
 FUSERS = {
     torch.nn.Conv1d: fuse_conv_bn_eval,
     torch.nn.Conv2d: fuse_conv_bn_eval,
@@ -22,21 +25,21 @@ FUSERS = {
 PAGE = "see the page 'Deployment: folding batch norm for inference'"
 
 
-# --8<-- [start:fold]
 def fold_batchnorms(model):
     """A copy of model with each (Conv or Linear, BatchNorm) pair in a
     Sequential replaced by one layer. Only valid in evaluation mode."""
     if model.training:
         raise ValueError(f"call model.eval() before folding: {PAGE}")
-    return folded(copy.deepcopy(model))
+    return fold_children(copy.deepcopy(model))
 
 
-def folded(module):
+def fold_children(module):
+    """module with every Sequential inside it folded, each as a new Sequential."""
     if not isinstance(module, torch.nn.Sequential):
         for name, child in module.named_children():
-            setattr(module, name, folded(child))
+            setattr(module, name, fold_children(child))
         return module
-    layers = [folded(child) for child in module]
+    layers = [fold_children(child) for child in module]
     for i in range(len(layers) - 1, 0, -1):  # from the end: indices stay valid
         layer, bn = layers[i - 1], layers[i]
         fuse = FUSERS.get(type(layer))
@@ -64,7 +67,6 @@ def checked(bn, layer):
     full = type(bn)(bn.num_features, eps=bn.eps).to(bn.running_mean).eval()
     full.load_state_dict(bn.state_dict(), strict=False)
     return full
-# --8<-- [end:fold]
 
 
 if __name__ == "__main__":
@@ -82,3 +84,5 @@ if __name__ == "__main__":
         assert torch.allclose(folded(x), model(x), rtol=1e-5, atol=1e-5)
     assert not any(isinstance(m, NORMS) for m in folded.modules())
     print(f"{len(model)} layers folded into {len(folded)}; same outputs to 1e-5")
+    synced = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.SyncBatchNorm(2))
+    assert len(fold_batchnorms(synced.eval())) == 1  # SyncBatchNorm folds too

@@ -11,10 +11,12 @@ Run it: python snippets/frozen_batchnorm.py
 
 import torch
 
-NORMS = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
+NORMS = (
+    torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d,
+    torch.nn.SyncBatchNorm,  # in evaluation mode a plain batch norm
+)
 
 
-# --8<-- [start:freeze]
 def freeze_batchnorm(model):
     """Batch norms in eval mode, their gamma and beta out of training.
     Call it after every model.train(), which puts them back in training mode."""
@@ -23,10 +25,8 @@ def freeze_batchnorm(model):
             module.eval()
             module.requires_grad_(False)
     return model
-# --8<-- [end:freeze]
 
 
-# --8<-- [start:fixed]
 class FixedAffineBatchNorm(torch.nn.Module):
     """Eval-mode batch norm as a fixed map x * scale + shift, per channel.
     Buffers, not parameters: optimizers and train() cannot change it."""
@@ -61,7 +61,6 @@ def replace_batchnorm(model):
         else:
             replace_batchnorm(child)
     return model
-# --8<-- [end:fixed]
 
 
 if __name__ == "__main__":

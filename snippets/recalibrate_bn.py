@@ -30,7 +30,6 @@ def eval_output_mean(model):
         return torch.cat([model(X) for X in batches]).mean(dim=0)
 
 
-# --8<-- [start:manual]
 def recalibrate(model, batches):
     """One pass in training mode with momentum=None: cumulative averages."""
     kinds = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
@@ -61,17 +60,16 @@ mean_of_vars = torch.stack([a.var(dim=0) for a in activations]).mean(dim=0)
 bn = fixed[1]
 assert torch.allclose(bn.running_mean, mean_of_means, rtol=0, atol=1e-12)
 assert torch.allclose(bn.running_var, mean_of_vars, rtol=0, atol=1e-12)
+all_data = torch.cat(activations).var(dim=0)  # the variance of all the data
+assert not torch.allclose(bn.running_var, all_data, rtol=1e-3)  # not the same
 assert not fixed.training and bn.momentum == 0.1  # put back as they were
 recalibrated = (eval_output_mean(fixed) - beta).abs().max().item()
 assert recalibrated < 1e-12
 print(f"eval outputs' mean - beta: {stale:.2f} stale, below 1e-12 after the pass")
-# --8<-- [end:manual]
 
-# --8<-- [start:update_bn]
 swa_style = copy.deepcopy(model)
 update_bn(batches, swa_style)  # a list of batches works as a loader
 for name, buffer in fixed[1].named_buffers():
     assert torch.equal(buffer, swa_style[1].get_buffer(name)), name
 assert not swa_style.training and swa_style[1].momentum == 0.1  # restored
 print("update_bn gives the same running statistics, bit for bit")
-# --8<-- [end:update_bn]
