@@ -39,5 +39,6 @@ def test_each_partial_differs_only_by_its_intended_change():
         local = body((ROOT / "overrides" / partial).read_text(encoding="utf-8"))
         expected = [ours if line == theirs else line for line in upstream]
         assert theirs in upstream, f"Material's {partial} no longer has the line we change:\n{theirs}"
-        diff = "\n".join(difflib.unified_diff(expected, local, f"Material's {partial} + our change", "ours", lineterm=""))
+        diff = difflib.unified_diff(expected, local, f"Material's {partial} + our change", "ours", lineterm="")
+        diff = "\n".join(diff)
         assert local == expected, f"overrides/{partial} has drifted from Material's; copy it again:\n{diff}"
