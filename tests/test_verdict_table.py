@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from linearity import classify
+from linearity import measure
 
 HOME = Path(__file__).parent.parent / "docs" / "index.md"
 WORDS = {"linear": "linear", "affine (not linear)": "affine", "nonlinear": "nonlinear"}
@@ -44,4 +44,12 @@ def test_table_covers_every_combination():
 @pytest.mark.parametrize("mode, bias, statistics, shown", table_rows(), ids=lambda cell: cell.replace(" ", "-"))
 def test_verdict_matches_checker(mode, bias, statistics, shown):
     assert shown in WORDS, f"a verdict must be one of {sorted(WORDS)}; the table says {shown!r}"
-    assert classify(model(mode, bias, statistics), torch.randn(8, 3)) == WORDS[shown]
+    fused = model(mode, bias, statistics)
+    result = measure(fused, torch.randn(8, 3, generator=torch.Generator().manual_seed(0)))
+    assert result.verdict == WORDS[shown]
+    if result.verdict == "affine":  # what disproves linearity is f(0) = b', the fused offset
+        fc, bn = fused
+        s = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        b_fused = s * ((fc.bias if fc.bias is not None else 0) - bn.running_mean) + bn.bias
+        assert result.counterexample.kind == "at_zero"
+        assert torch.allclose(result.counterexample.residual.float(), b_fused.expand(8, -1), rtol=1e-5)
