@@ -30,17 +30,18 @@ without_bias = copy.deepcopy(with_bias)
 with torch.no_grad():
     without_bias[0].bias.zero_()
 models = [with_bias, without_bias]
-optimizers = [torch.optim.SGD(model.parameters(), lr=0.1) for model in models]
 k = 20
 for _ in range(k):
     X = 2 * torch.randn(16, 3, dtype=torch.float64) + 1
     target = X[:, :2] - X[:, 2:]  # something for the models to learn
     outputs = []
-    for model, optimizer in zip(models, optimizers, strict=True):
-        optimizer.zero_grad()
+    for model in models:
+        model.zero_grad()
         outputs.append(model(X))
         (outputs[-1] - target).pow(2).mean().backward()
-        optimizer.step()
+        with torch.no_grad():  # one step of plain SGD, learning rate 0.1
+            for parameter in model.parameters():
+                parameter -= 0.1 * parameter.grad
     assert torch.allclose(outputs[0], outputs[1], rtol=0, atol=1e-12)
 
 for model in models:

@@ -126,6 +126,8 @@ def free_port():
 
 def run_replicas():
     """Start WORLD processes, collect what each found, never wait forever."""
+    import torch._dynamo  # noqa: F401 - DDP imports it: once here, not once per child
+
     context = mp.get_context("fork")  # children inherit torch: fast to start
     results = context.Queue()
     port = free_port()
