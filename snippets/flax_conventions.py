@@ -28,6 +28,9 @@ print(f"Flax {flax.__version__} (NNX) on JAX {jax.__version__}")
 bn = nnx.BatchNorm(3, rngs=nnx.Rngs(0))
 assert bn.use_running_average is False
 assert close(bn(X), (X - mu_B) / jnp.sqrt(var_B + bn.epsilon))
+fixed = X / jnp.sqrt(1 + bn.epsilon)  # running mean 0, variance 1, as made
+assert close(nnx.BatchNorm(3, use_running_average=True, rngs=nnx.Rngs(0))(X), fixed)
+assert close(nnx.BatchNorm(3, rngs=nnx.Rngs(0))(X, use_running_average=True), fixed)
 print("mode: train() / eval() or use_running_average=; a new layer trains")
 
 # That call was a training step from mean 0: it measures the momentum.
