@@ -323,6 +323,26 @@ def test_precision_follows_the_float32_flags():
     assert measurement.verdict == "linear"
 
 
+class Float32Only(torch.nn.Module):
+    """Code that refuses float64, or computes something else in it: probed as it is."""
+
+    def __init__(self, refuse):
+        super().__init__()
+        self.fc, self.refuse = torch.nn.Linear(3, 2), refuse
+
+    def forward(self, x):
+        if x.dtype != torch.float32 and self.refuse:
+            raise TypeError("float32 only")
+        return self.fc(x) if x.dtype == torch.float32 else 2 * self.fc(x)
+
+
+@pytest.mark.parametrize("refuse", [True, False], ids=["refuses float64", "differs in float64"])
+def test_code_that_cannot_run_in_float64_is_probed_as_it_is(refuse):
+    result = measure(Float32Only(refuse), UNIT)
+    assert result.verdict == "affine" and result.counterexample.dtype is None
+    assert result.tolerance == pytest.approx((16 + 128) * 2**-23)
+
+
 def test_scales_are_probed_and_the_ones_out_of_range_reported():
     measurement = measure(torch.nn.Linear(3, 2, bias=False).half(), UNIT.half())
     assert measurement.verdict == "linear"
