@@ -1,6 +1,7 @@
-"""Typeset every formula with KaTeX while the site builds, and serve KaTeX's stylesheet and fonts from the site.
+"""Typeset every formula with KaTeX while the site builds.
 
 Readers get finished math: no script to run, no request to another host. A TeX error fails the build.
+hooks/katex_assets.py, listed after this hook, serves the part of KaTeX's stylesheet and fonts it needs.
 """
 
 import atexit
@@ -9,13 +10,9 @@ import re
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
-from mkdocs.structure.files import File
-from mkdocs.utils import get_relative_url
 from py_mini_racer import JSEvalException, MiniRacer
 
 KATEX = Path(__file__).parent.parent / "vendor" / "katex"
-SERVED_AT = "assets/katex"
-PRELOADED_FONTS = ["KaTeX_Main-Regular.woff2", "KaTeX_Math-Italic.woff2"]
 # What pymdownx.arithmatex (generic mode) writes: \( inline \) in a span, \[ display \] in a div.
 FORMULA = re.compile(r'<(span|div) class="arithmatex">\\[(\[](.*?)\\[)\]]</\1>', re.DOTALL)
 
@@ -29,17 +26,6 @@ def katex():
         atexit.register(_engine.close)  # without it, mini-racer 0.14.1 can hang the interpreter at exit
         _engine.eval((KATEX / "katex.min.js").read_text(encoding="utf-8"))
     return _engine
-
-
-def on_config(config):
-    config.extra_css.insert(0, f"{SERVED_AT}/katex.min.css")
-
-
-def on_files(files, config):
-    for path in [KATEX / "katex.min.css", *sorted((KATEX / "fonts").glob("*.woff2"))]:
-        uri = f"{SERVED_AT}/{path.relative_to(KATEX).as_posix()}"
-        files.append(File.generated(config, uri, abs_src_path=str(path)))
-    return files
 
 
 def on_page_content(content, page, config, files):
@@ -65,16 +51,7 @@ def on_post_page(output, page, config):
             return f'<div class="arithmatex" tabindex="0">{rendered}</div>'
         return f'<span class="arithmatex">{rendered}</span>'
 
-    typeset_output, formulas = FORMULA.subn(typeset, output)
-    if not formulas:
-        return output
-    # Fonts that almost every formula needs arrive with the stylesheets, not after the text has been laid out.
-    preloads = "".join(
-        f'<link rel="preload" href="{get_relative_url(f"{SERVED_AT}/fonts/{font}", page.url)}" as="font" '
-        'type="font/woff2" crossorigin>'
-        for font in PRELOADED_FONTS
-    )
-    return typeset_output.replace("</head>", f"{preloads}</head>", 1)
+    return FORMULA.sub(typeset, output)
 
 
 def flatten(toc):

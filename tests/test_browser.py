@@ -17,6 +17,8 @@ PAGES = sorted([*(ROOT / "docs").rglob("*.md"), *(ROOT / "docs").rglob("*.ipynb"
 SCHEMES = ["light", "dark"]
 WORKERS = 2
 SCREENSHOT_WIDTHS = {"desktop": 1280, "phone": 390}  # every page is saved at both, in both palettes
+# A full-page screenshot shows what no screen holds at once: lay out all of it, as scrolling would.
+RENDER_EVERYTHING = "* { content-visibility: visible !important; }"
 RAW_TEX = re.compile(r"\$|\\\(|\\\[|\\[a-zA-Z]+\{|\\frac")
 VISIBLE_TEXT = """() => {
     const body = document.body.cloneNode(true);
@@ -100,6 +102,7 @@ def visit_all(sync_api, site_url, artifacts, jobs):
             visit.broken_images = page.eval_on_selector_all(
                 "img", "images => images.filter(image => !image.naturalWidth).map(image => image.src)"
             )
+            page.add_style_tag(content=RENDER_EVERYTHING)
             for device, width in SCREENSHOT_WIDTHS.items():
                 page.set_viewport_size({"width": width, "height": 800})
                 page.screenshot(path=artifacts / f"{page_file.stem}-{device}-{scheme}.png", full_page=True)

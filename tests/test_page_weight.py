@@ -1,0 +1,214 @@
+"""Lighter pages that read, look and behave the same: hooks/page_weight.py, the lazy layout rules in
+docs/stylesheets/extra.css and the deferred search index in overrides/main.html."""
+
+import html
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import material
+import pytest
+from pages import url_path
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
+
+ROOT = Path(__file__).parent.parent
+PAGES = sorted([*(ROOT / "docs").rglob("*.md"), *(ROOT / "docs").rglob("*.ipynb")])
+VIEWPORTS = {  # Lighthouse's phone, a laptop, a large desktop
+    "phone": dict(viewport={"width": 412, "height": 823}, is_mobile=True, has_touch=True),
+    "laptop": dict(viewport={"width": 1280, "height": 720}),
+    "desktop": dict(viewport={"width": 1920, "height": 1080}),
+}
+# Output blocks, and the notebook's outputs
+OUTPUT_BLOCK = r'<div class="[^"]*highlight[^"]*"><span class="filename">Output</span>.*?</div>|<div class="jp-RenderedText[^"]*"[^>]*>.*?</pre>'
+RENDER_EVERYTHING = "* { content-visibility: visible !important; }"
+LAZY = """() => [...document.querySelectorAll("body *")]
+    .filter(element => getComputedStyle(element).contentVisibility === "auto" && !element.closest(".katex"))
+    .map(element => [element.tagName, element.getBoundingClientRect().top])"""
+SAMPLE = '''import torch
+
+x = torch.ones(3) * 2.0  # a comment
+if x.sum() > 0 and True:
+    print(f"sum: {x.sum():.1f}", None)
+'''
+
+
+@pytest.fixture(scope="module")
+def hook():
+    spec = importlib.util.spec_from_file_location("page_weight_hook", ROOT / "hooks" / "page_weight.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def text_of(markup):
+    return html.unescape(re.sub(r"<[^>]+>", "", markup))
+
+
+# ---- The hook's logic ----
+
+
+def test_token_colours_are_read_from_the_stylesheets(hook):
+    css = ".highlight .o{color:red}.highlight .kc,.highlight .n{color:var(--md-code-hl-name-color)}"
+    assert hook.styled_tokens([css, ":root{--md-code-hl-name-color:var(--md-code-fg-color)}"]) == {"o"}
+    assert hook.styled_tokens([css, "[data-md-color-scheme=x]{--md-code-hl-name-color:#123}"]) == {"o", "kc", "n"}
+
+
+def test_plain_code_keeps_every_character_and_every_colour(hook):
+    stylesheets = Path(material.__file__).parent / "templates" / "assets" / "stylesheets"
+    styled = hook.styled_tokens(path.read_text(encoding="utf-8") for path in stylesheets.glob("*.css"))
+    highlighted = highlight(SAMPLE, PythonLexer(), HtmlFormatter(wrapcode=True))
+    plain = hook.plain_code(highlighted, styled)
+    assert text_of(plain) == text_of(highlighted)
+    assert text_of(plain).strip() == SAMPLE.strip()
+    before = re.findall(r'<span class="([\w-]+)">', highlighted)
+    after = re.findall(r'<span class="([\w-]+)">', plain)
+    assert after == [token for token in before if token in styled], "a coloured token lost its colour"
+    assert len(after) < len(before), "nothing was left out: is the sample highlighted as Material would be?"
+
+
+def test_blocks_with_a_screen_of_text_before_and_after_them_are_marked(hook):
+    paragraph = "<p>{}</p>\n".format("x" * (hook.SCREEN_CHARACTERS // 2))
+    article = f"<h1>Title</h1>\n{paragraph * 3}<div class=\"a\">y</div>\n{paragraph * 3}"
+    page = f"<body><nav>{'n' * 5000}</nav><article>\n{article}</article>"
+    lazy = [block.startswith(f"<p {hook.LAZY}") or f"<div {hook.LAZY}" in block
+            for block in hook.mark_lazy_blocks(page).split("\n")[1:-1]]
+    # Title, three half-screen paragraphs, a div, three more: a screen of text comes before the third
+    # paragraph, and one comes after the fourth.
+    assert lazy == [False, False, False, True, True, True, False, False]
+    short = f"<article>\n{paragraph * 2}</article>"
+    assert hook.mark_lazy_blocks(short) == short
+
+
+# ---- The built site ----
+
+
+def test_output_blocks_are_not_searchable_and_code_is(build):
+    assert build.returncode == 0, "the site did not build; see test_build_is_strict_and_clean"
+    index = json.loads((build.site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    searchable = html.unescape("\n".join(entry["text"] for entry in index["docs"]))
+    outputs = codes = 0
+    for page in PAGES:
+        built = (build.site / url_path(page) / "index.html").read_text(encoding="utf-8")
+        output_blocks = re.findall(OUTPUT_BLOCK, built, flags=re.S)
+        elsewhere = text_of(re.sub(OUTPUT_BLOCK, "", built, flags=re.S))
+        for block in output_blocks:
+            lines = [line for line in text_of(block).splitlines() if len(line) > 12 and line not in elsewhere]
+            outputs += bool(lines)
+            assert not [line for line in lines if line in searchable], f"{page.name}: Output found by search"
+        for block in re.findall(r'<div class="language-python highlight">(.*?)</div>', built, flags=re.S):
+            codes += 1
+            code = text_of(re.sub(r'<span class="filename">.*?</span>', "", block))
+            assert all(line in searchable for line in code.splitlines()), f"{page.name}: code not found"
+    assert outputs and codes, "no Output or code blocks found: has the markup changed?"
+
+
+# ---- In the browser ----
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_nothing_on_the_first_screen_is_laid_out_late(browser, site_url, viewport):
+    """A block laid out lazily on the first screen would appear a frame late and push what follows."""
+    context = browser.new_context(**VIEWPORTS[viewport])
+    lazy_somewhere = 0
+    for page_file in PAGES:
+        page = context.new_page()
+        page.goto(site_url + url_path(page_file), wait_until="networkidle")
+        lazy = page.evaluate(LAZY)
+        height = page.evaluate("innerHeight")
+        lazy_somewhere += len(lazy)
+        on_screen = [(tag, top) for tag, top in lazy if top < height]
+        assert not on_screen, f"{page_file.name}: laid out lazily on the first screen: {on_screen}"
+        page.close()
+    context.close()
+    assert lazy_somewhere > 0, "no block is laid out lazily on any page: are the rules in extra.css applied?"
+
+
+def longest_page(build):
+    return max(PAGES, key=lambda page: (build.site / url_path(page) / "index.html").stat().st_size)
+
+
+def settled_top(page, target):
+    """The heading's distance from the top of the screen, once it has not moved for half a second."""
+    tops = []
+    while len(tops) < 5 or len(set(tops[-5:])) > 1:
+        assert len(tops) < 100, f"#{target} is still moving after 10 s: {tops[-5:]}"
+        page.wait_for_timeout(100)
+        tops.append(page.evaluate("id => document.getElementById(id).getBoundingClientRect().top", target))
+    return tops[-1]
+
+
+def heading_top(browser, url, target, render_everything):
+    """Where the heading `target` ends up on a phone's screen after following a link to it from elsewhere
+    and after following it on the page, without lazy layout or with it."""
+    context = browser.new_context(**VIEWPORTS["phone"])
+    if render_everything:
+        context.add_init_script(f"addEventListener('DOMContentLoaded', () => document.head.insertAdjacentHTML("
+                                f"'beforeend', '<style>{RENDER_EVERYTHING}</style>'))")
+    page = context.new_page()
+    tops = []
+    for _ in ("from another page", "on the page"):
+        page.goto(f"{url}#{target}", wait_until="networkidle")
+        tops.append(settled_top(page, target))
+        page.goto(url, wait_until="networkidle")
+    context.close()
+    return tops
+
+
+def test_a_link_to_a_section_lands_where_it_would_without_lazy_layout(browser, build, site_url):
+    url = site_url + url_path(longest_page(build))
+    page = browser.new_page()
+    page.goto(url, wait_until="networkidle")
+    headings = page.eval_on_selector_all("article h2[id]", "headings => headings.map(h => h.id)")
+    page.close()
+    for target in [headings[len(headings) // 2], headings[-2]]:
+        lazy = heading_top(browser, url, target, render_everything=False)
+        everything = heading_top(browser, url, target, render_everything=True)
+        assert all(abs(a - b) <= 2 for a, b in zip(lazy, everything)), f"#{target}: at {lazy}, not {everything}"
+
+
+def test_table_of_contents_follows_the_reader(browser, build, site_url):
+    page_file = longest_page(build)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(site_url + url_path(page_file), wait_until="networkidle")
+    links = page.locator(".md-sidebar--secondary a.md-nav__link")
+    assert links.count() >= 3
+    for index in (links.count() - 2, 1):  # down past lazily laid-out blocks, then back up
+        link = links.nth(index)
+        href = link.get_attribute("href")
+        link.click()
+        page.wait_for_function(
+            "href => document.querySelector('.md-sidebar--secondary .md-nav__link--active')?.getAttribute('href') === href",
+            arg=href,
+            timeout=5000,
+        )
+    context.close()
+
+
+def test_print_lays_out_everything(browser, build, site_url):
+    page = browser.new_page()
+    page.goto(site_url + url_path(longest_page(build)), wait_until="networkidle")
+    page.emulate_media(media="print")
+    skipped = page.evaluate(LAZY.replace("!element.closest(\".katex\")", "true"))
+    page.emulate_media(media="screen")
+    lazy_on_screen = page.evaluate(LAZY)
+    page.close()
+    assert lazy_on_screen, "nothing is laid out lazily on screen: this test would prove nothing"
+    assert not skipped, f"printing would skip {len(skipped)} blocks"
+
+
+def test_search_index_loads_when_the_reader_opens_search(browser, site_url):
+    page = browser.new_page()
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(site_url + "batchnorm-training/", wait_until="networkidle")
+    assert not [url for url in requests if "search_index" in url], "the index was requested before search"
+    page.locator(".md-search__input").click()
+    page.keyboard.type("running variance")
+    page.wait_for_selector(".md-search-result__item", timeout=10000)
+    assert [url for url in requests if url.endswith("search/search_index.json")]
+    assert page.locator(".md-search-result__item").count() > 0
+    page.close()
