@@ -9,8 +9,9 @@ dimension of `example` is the batch: (N, C), (N, C, L), (N, C, H, W) all work.
 
 What a verdict means. The checker tries to disprove linearity. It compares
 f(a u + c v) with a f(u) + c f(v) on batches u, v like `example` (u is
-`example` itself, v random) at 13 scales from 2**-30 to 2**30 (about 1e-9 to
-1e9) times `example`, and f(0) with 0.
+`example` itself, v random), both multiplied by 13 scales from 2**-30 to 2**30
+(about 1e-9 to 1e9), from 1 outwards, and f(0) with 0. It stops at the first
+scale where an affine combination fails.
 - "nonlinear": an affine combination (a + c = 1) failed;
 - "affine": every affine combination held, but a linear one or f(0) = 0 failed;
 - "linear": no counterexample was found at the scales and precision probed.
@@ -26,9 +27,10 @@ that rounding inside f does not pass for a defect (where f's code refuses
 float64, they run it as it is, with a wider tolerance). Each output element is
 judged against the size of the terms combined in it, measured by rerunning f
 with every operand and intermediate result multiplied by 1 + 2**-20 N(0, 1).
-A defect counts when it exceeds TOLERANCE epsilons of the computation's
-precision times that size. Scales where f overflows, underflows or returns nan
-in its own precision are skipped and listed in measure(f, example).skipped.
+A defect counts when it exceeds that size times TOLERANCE epsilons of the
+computation's precision plus GROWTH epsilons of the probes' precision. Scales
+where f overflows, underflows or returns nan in its own precision are skipped
+and listed in measure(f, example).skipped.
 
 f is left as it was. A module is checked on deep copies: its parameters,
 buffers, attributes, train/eval modes and autograd version counters stay as they
@@ -109,6 +111,7 @@ def classify(f, example: torch.Tensor, seed: int = 0, scales=SCALES) -> str:
 def measure(f, example: torch.Tensor, seed: int = 0, scales=SCALES) -> Measurement:
     """Try `f` on batches like `example` and their combinations, scale by scale,
     from the example's own scale outwards; stop at the first failed affine one."""
+    scales = tuple(scales)
     check_example(example, scales)
     with torch.random.fork_rng(devices=cuda_devices(example)), torch.no_grad():
         run = Runner(f, example, seed)
@@ -116,7 +119,7 @@ def measure(f, example: torch.Tensor, seed: int = 0, scales=SCALES) -> Measureme
         zero = run.point(torch.zeros_like(example), strict=False)
         # f(0 u + 0 v) - 0 f(u) - 0 f(v) is f(0), judged against its own terms
         found = [run.test("at_zero", 0.0, 0, zero, 0, zero, zero.output, zero.size)]
-        skipped = {}
+        probed, skipped = [], {}
         for scale in sorted(scales, key=lambda scale: abs(math.log2(scale))):
             u, v = scale * example, scale * random_like(example, randoms)
             try:
@@ -125,9 +128,10 @@ def measure(f, example: torch.Tensor, seed: int = 0, scales=SCALES) -> Measureme
                 skipped[scale] = str(trouble)
                 continue
             found += tests
+            probed.append(scale)
             if any(not test.linear_only and test.failed for test in tests):
                 break  # an affine combination failed: f is nonlinear
-    if len(skipped) == len(scales):
+    if not probed:
         raise ValueError(
             f"f could not be judged at any scale ({skipped}): it overflows, "
             "underflows or returns nan on multiples of example. Pass an example "
@@ -144,7 +148,7 @@ def measure(f, example: torch.Tensor, seed: int = 0, scales=SCALES) -> Measureme
         **{kind: max(t.defect for t in found if t.kind == kind) for kind in KINDS},
         tolerance=run.tolerance,
         precision=run.precision,
-        scales=tuple(sorted(scale for scale in scales if scale not in skipped)),
+        scales=tuple(sorted(probed)),
         skipped=skipped,
         counterexample=nearest and nearest.counterexample,
     )
