@@ -7,8 +7,11 @@ imported project modules, matplotlib settings), because nothing ever ran in its 
 
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,3 +70,37 @@ class FreshPython:
         self.server.stdin.close()  # the server ends when its input does
         self.server.wait(timeout=30)
         self.server.stdout.close()
+
+
+class FreshPythonPool:
+    """Up to `workers` fork servers, started on demand, so that independent runs use every core."""
+
+    def __init__(self, preload=(), root: Path = ROOT, workers: int = 1):
+        self.preload, self.root, self.workers = preload, root, workers
+        self.idle: queue.Queue[FreshPython] = queue.Queue()
+        self.started: list[FreshPython] = []
+        self.lock = threading.Lock()
+        self.executor = ThreadPoolExecutor(workers, thread_name_prefix="fresh-python")
+
+    def run(self, code: str, filename: str, **options) -> Result:
+        with self.lock:
+            if self.idle.empty() and len(self.started) < self.workers:
+                self.started.append(FreshPython(self.preload, self.root))
+                self.idle.put(self.started[-1])
+        server = self.idle.get()
+        try:
+            return server.run(code, filename, **options)
+        finally:
+            self.idle.put(server)
+
+    def run_script(self, path: Path, timeout: int = 300) -> Result:
+        return self.run(path.read_text(encoding="utf-8"), str(path), script=True, timeout=timeout)
+
+    def submit(self, code: str, filename: str, **options) -> Future:
+        return self.executor.submit(self.run, code, filename, **options)
+
+    def close(self):
+        self.executor.shutdown(cancel_futures=True)
+        for server in self.started:
+            server.close()
+

@@ -16,6 +16,7 @@ to the rendered page:
 
 import difflib
 import linecache
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ import pytest
 from markdown_it import MarkdownIt
 from pymdownx.snippets import SnippetMissingError
 
-from fresh_python import FreshPython
+from fresh_python import FreshPythonPool
 
 PYTHON = {"py", "python", "python3"}
 CONTAINER = re.compile(r"(?:!!!|\?\?\?\+?|===)(?:\s|$)")  # admonition, details, content tab
@@ -84,9 +85,12 @@ def pytest_addoption(parser):
         help="rewrite each 'Output' block shown on a page with what its code prints now",
     )
     parser.addini("doctest_preload", type="linelist", default=[], help="modules the fresh interpreters find imported")
+    parser.addini("doctest_workers", default=str(min(4, os.cpu_count() or 1)), help="fences run at once")
 
 
 def pytest_configure(config):
+    # A process per core: more than one thread each makes torch 5 to 20 times slower on small tensors (measured).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     config.stash[DOCTEST] = plugin = DocTest(config)
     config.pluginmanager.register(plugin, "page_doctest_session")
 
@@ -101,7 +105,7 @@ def executed_fences(pytestconfig) -> Counter:
 
 
 @pytest.fixture(scope="session")
-def fresh_python(pytestconfig) -> FreshPython:
+def fresh_python(pytestconfig) -> FreshPythonPool:
     """The doc-test's fresh interpreters, for other tests that run code as a reader would."""
     return pytestconfig.stash[DOCTEST].python()
 
@@ -154,7 +158,9 @@ class DocTest:
         self.fences: dict[tuple[str, int], Fence] = {}
         self.executed: Counter = Counter()
         self.rewrites: dict[Path, list[tuple[Fence, str]]] = {}
-        self._python: FreshPython | None = None
+        self.selected: list[Fence] = []  # in the order the tests will run
+        self.started: dict[tuple[str, int], object] = {}  # key -> Future of its run
+        self._python: FreshPythonPool | None = None
         self._snippets = None
 
     # --- collection -------------------------------------------------------------------------------
@@ -255,18 +261,35 @@ class DocTest:
     def pytest_markdown_docs_globals(self):
         return {"__run_fence__": self.run_fence}
 
-    def python(self) -> FreshPython:
+    def python(self) -> FreshPythonPool:
         if self._python is None:
-            self._python = FreshPython(self.config.getini("doctest_preload"), self.root)
+            preload, workers = self.config.getini("doctest_preload"), int(self.config.getini("doctest_workers"))
+            self._python = FreshPythonPool(preload, self.root, workers)
         return self._python
+
+    def pytest_collection_finish(self, session):
+        keys = [(str(item.path), item.start_line) for item in session.items if "markdown-docs" in item.keywords]
+        self.selected = [self.fences[key] for key in keys if key in self.fences]
+
+    def start(self, fence: Fence):
+        """Run the fence in the background; fences are independent, so they run on every core at once."""
+        padded = "\n" * fence.line + fence.code  # so that frame line numbers are page lines
+        key = (str(fence.page), fence.line)
+        self.started[key] = self.python().submit(padded, display(fence.page, self.root), timeout=TIMEOUT)
 
     def run_fence(self, page: str, line: int):
         fence = self.fences[(page, line)]
         where = fence.where(self.root)
         if fence.problem:
             raise FenceFailed(f"{where}: {fence.problem}")
-        padded = "\n" * fence.line + fence.code  # so that frame line numbers are page lines
-        result = self.python().run(padded, display(fence.page, self.root), timeout=TIMEOUT)
+        if self.selected:  # the first fence to run starts them all
+            for selected in self.selected:
+                if not selected.problem:
+                    self.start(selected)
+            self.selected = []
+        if (page, line) not in self.started:
+            self.start(fence)
+        result = self.started.pop((page, line)).result()
         if result.error is not None:
             raise FenceFailed(f"{where}: the Python fence failed.\n{self.traceback(fence, result)}")
         if result.stderr:
