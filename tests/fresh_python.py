@@ -63,9 +63,6 @@ class FreshPython:
         frames = tuple(Frame(*frame) for frame in error.get("frames", ()))
         return Result(reply["stdout"], reply["stderr"], frames, error.get("message"))
 
-    def run_script(self, path: Path, timeout: int = 300) -> Result:
-        return self.run(path.read_text(encoding="utf-8"), str(path), script=True, timeout=timeout)
-
     def close(self):
         self.server.stdin.close()  # the server ends when its input does
         self.server.wait(timeout=30)
@@ -92,9 +89,6 @@ class FreshPythonPool:
             return server.run(code, filename, **options)
         finally:
             self.idle.put(server)
-
-    def run_script(self, path: Path, timeout: int = 300) -> Result:
-        return self.run(path.read_text(encoding="utf-8"), str(path), script=True, timeout=timeout)
 
     def submit(self, code: str, filename: str, **options) -> Future:
         return self.executor.submit(self.run, code, filename, **options)

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urldefrag
 
 import pytest
+
 from chromium import launch
 from pages import url_path
 
@@ -81,7 +82,7 @@ def visit_all(sync_api, site_url, artifacts, jobs):
             page = browser.new_page(color_scheme=scheme)
             # Default arguments bind this page's visit: a late event must not land on the next page's.
             page.on("request", lambda request, visit=visit: visit.requests.append(request.url))
-            page.on("console", lambda message, visit=visit: message.type == "error" and visit.errors.append(message.text))
+            page.on("console", lambda note, visit=visit: note.type == "error" and visit.errors.append(note.text))
             page.on("pageerror", lambda error, visit=visit: visit.errors.append(str(error)))
             page.goto(site_url + url_path(page_file), wait_until="networkidle")
             visit.typeset = page.locator(".arithmatex > .katex, .arithmatex > .katex-display").count()
@@ -156,7 +157,8 @@ def test_internal_links_and_anchors_resolve(visits, browser, site_url):
         if not response.ok:
             broken.append(f"{url}: HTTP {response.status}")
             continue
-        ids = set(re.findall(r'\bid="([^"]+)"', response.text())) if "html" in response.headers["content-type"] else set()
+        is_html = "html" in response.headers["content-type"]
+        ids = set(re.findall(r'\bid="([^"]+)"', response.text())) if is_html else set()
         broken += [f"{url}#{anchor}: no such anchor" for anchor in anchors if anchor and anchor not in ids]
     context.close()
     assert not broken, "\n".join(broken)

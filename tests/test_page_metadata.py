@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from bs4 import BeautifulSoup, Comment, NavigableString
+
 from pages import url_path
 
 ROOT = Path(__file__).parent.parent
