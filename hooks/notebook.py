@@ -5,6 +5,7 @@ import Mermaid from a CDN; this removes them and wraps the notebook's $...$ math
 so that hooks/katex.py (listed after this hook) typesets it.
 """
 
+import json
 import re
 
 NOTEBOOK_EXTRAS = re.compile(
@@ -24,6 +25,16 @@ TEXT_OUTPUT = re.compile(r'(<div class="jp-RenderedText[^"]*"[^>]*>\s*)<pre>(.*?
 UNTOUCHED = re.compile(r"(<pre.*?</pre>|<code.*?</code>|<script.*?</script>|<style.*?</style>)", re.DOTALL)
 DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.DOTALL)
 INLINE_MATH = re.compile(r"(?<![\\$])\$([^$\n]+?)\$")
+
+
+def on_page_markdown(markdown, page, config, files):
+    """A notebook page's metadata (its description) from the notebook's metadata["mkdocs"].
+
+    mkdocs-jupyter reads none (danielfrg/mkdocs-jupyter#99), and a notebook has no front matter.
+    """
+    if page.file.src_uri.endswith(".ipynb"):
+        page.meta.update(json.loads(markdown).get("metadata", {}).get("mkdocs", {}))
+    return markdown
 
 
 def on_post_page(output, page, config):
