@@ -134,10 +134,11 @@ class Face:
     file: str  # woff2 file name in vendor/katex/fonts
 
 
-@dataclass(eq=False)  # hashed by identity: its lookups are cached
+@dataclass
 class Stylesheet:
     rules: list
     faces: list
+    cache: dict = field(default_factory=dict, repr=False)  # (chain, pseudo) -> declared font properties
 
     @classmethod
     def parse(cls, css):
@@ -168,7 +169,6 @@ class Stylesheet:
             for selector in rule.selectors
         ]
 
-    @functools.lru_cache(maxsize=None)
     def font(self, chain):
         """The font face that draws the text directly inside the last element of `chain` (a tuple)."""
         found = {}
@@ -178,9 +178,13 @@ class Stylesheet:
         family = found.get("font-family", "").split(",")[0].strip().strip("\"'")
         return self.face(family, found.get("font-style", "normal"), weight(found.get("font-weight", "400")))
 
-    @functools.lru_cache(maxsize=None)
     def declared(self, chain, pseudo=None):
         """Font properties (and content) that the winning rules set on the last element of `chain`."""
+        if (chain, pseudo) not in self.cache:
+            self.cache[chain, pseudo] = self.winning(chain, pseudo)
+        return self.cache[chain, pseudo]
+
+    def winning(self, chain, pseudo):
         winners = {}
         for selector, rank, declarations in self.font_rules:
             if selector.pseudo == pseudo and selector.matches(chain):

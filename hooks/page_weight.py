@@ -3,10 +3,11 @@
 - Code blocks keep only the highlighting spans that paint something: a span whose token class Material's
   stylesheets leave at the code's own colour (names, whitespace, `True`/`None`) becomes plain text. On the
   longest page that is about 900 of 2,400 spans; the text, and so the copy button's text, is unchanged.
-- Top-level blocks below the first screen get `data-lazy-layout`, and docs/stylesheets/extra.css lets the
-  browser skip laying out the heavy ones until the reader scrolls near them. Blocks on the first screen
-  are laid out at once, so nothing moves when they appear; so are those on the last screens, so that a
-  link to any section can still scroll it to the top while the blocks below it have only estimated heights.
+- Paragraphs, display math and tables below the first screen get `data-lazy-layout`, and
+  docs/stylesheets/extra.css lets the browser skip laying them out until the reader scrolls near them.
+  Blocks on the first screen are laid out at once, so nothing moves when they appear; so are those on the
+  last screens, so that a link to any section can still scroll it to the top while the blocks below it
+  have only estimated heights.
 - Output blocks, and the notebook's outputs, stay out of the search index: they repeat numbers that the
   code above them produces.
 """
@@ -31,6 +32,9 @@ PLAIN_NAME = "var(--md-code-fg-color)"
 # Characters of text on the tallest screen the tests check (a 1920 x 1080 desktop holds about 2,000).
 SCREEN_CHARACTERS = 2500
 LAZY = "data-lazy-layout"
+# Blocks whose layout containment changes nothing on screen: a paragraph holds only inline content, and
+# display math and tables already scroll (they clip, and no margin collapses through them).
+LAZY_BLOCKS = {("p", ""), ("div", "arithmatex"), ("div", "md-typeset__scrollwrap")}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 _styled = None
@@ -62,24 +66,25 @@ class Blocks(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.state = "before"  # before, in or after the article
         self.hidden = []  # for each element open inside the article: whether its text takes no room
-        self.starts = []  # (line, column, characters of text before) of each top-level block
+        self.starts = []  # (line, column, characters of text before, lazy-able) of each top-level block
         self.characters = 0
 
     def handle_starttag(self, tag, attrs):
         if self.state == "before" and tag == "article":
             self.state = "in"
         elif self.state == "in":
-            if not self.hidden:
-                self.starts.append((*self.getpos(), self.characters))
-            # KaTeX's MathML copy is for screen readers and takes no room on screen.
             classes = (dict(attrs).get("class") or "").split()
+            if not self.hidden:
+                lazy_able = (tag, classes[0] if classes else "") in LAZY_BLOCKS
+                self.starts.append((*self.getpos(), self.characters, lazy_able))
+            # KaTeX's MathML copy is for screen readers and takes no room on screen.
             hidden = tag in ("script", "style") or "katex-mathml" in classes or (self.hidden and self.hidden[-1])
             if tag not in VOID:
                 self.hidden.append(bool(hidden))
 
     def handle_startendtag(self, tag, attrs):
         if self.state == "in" and not self.hidden:
-            self.starts.append((*self.getpos(), self.characters))
+            self.starts.append((*self.getpos(), self.characters, False))
 
     def handle_endtag(self, tag):
         if self.state == "in":
@@ -94,16 +99,18 @@ class Blocks(HTMLParser):
 
 
 def mark_lazy_blocks(html):
-    """`html` with LAZY on the article's top-level blocks that have a screenful of text before and after them."""
+    """`html` with LAZY on the article's LAZY_BLOCKS that have a screenful of text before and after them."""
     blocks = Blocks()
     blocks.feed(html)
     blocks.close()
     line_starts = [0, *(match.end() for match in re.finditer("\n", html))]
-    befores = [before for _, _, before in blocks.starts]
+    befores = [before for _, _, before, _ in blocks.starts]
     lazy = [
         line_starts[line - 1] + column
-        for (line, column, before), next_before in zip(blocks.starts, [*befores[1:], blocks.characters])
-        if before >= SCREEN_CHARACTERS and blocks.characters - next_before >= SCREEN_CHARACTERS
+        for (line, column, before, lazy_able), next_before in zip(
+            blocks.starts, [*befores[1:], blocks.characters], strict=True
+        )
+        if lazy_able and before >= SCREEN_CHARACTERS and blocks.characters - next_before >= SCREEN_CHARACTERS
     ]
     for index in reversed(lazy):
         name_end = re.compile(r"<[\w-]+").match(html, index).end()

@@ -6,7 +6,6 @@ the site serves, holding that character, never another font the browser fell bac
 """
 
 import hashlib
-import importlib.util
 import io
 import re
 import unicodedata
@@ -14,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from fontTools.ttLib import TTFont
-from pages import url_path
+
+from pages import load_hook, url_path
 
 ROOT = Path(__file__).parent.parent
 PAGES = sorted([*(ROOT / "docs").rglob("*.md"), *(ROOT / "docs").rglob("*.ipynb")])
@@ -42,13 +42,6 @@ def render_everything(page):
     page.add_style_tag(content=RENDER_EVERYTHING)
     page.evaluate("document.body.getBoundingClientRect()")  # lay out now, so that fonts start to load
     page.evaluate("document.fonts.ready")
-
-
-def load_hook(name):
-    spec = importlib.util.spec_from_file_location(f"{name}_hook", ROOT / "hooks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +184,7 @@ def font_problems(page, glyphs, root="document.body"):
     for node, text in zip(nodes, texts, strict=True):
         fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
         names = [font["postScriptName"] for font in fonts]
-        foreign = [name for font, name in zip(fonts, names) if not font["isCustomFont"] or name not in glyphs]
+        foreign = [font for font in fonts if not font["isCustomFont"] or font["postScriptName"] not in glyphs]
         drawn = set().union(*(glyphs.get(name, set()) for name in names))
         missing = [ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf") and ord(ch) not in drawn]
         if not fonts or foreign or missing:

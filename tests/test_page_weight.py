@@ -2,17 +2,17 @@
 docs/stylesheets/extra.css and the deferred search index in overrides/main.html."""
 
 import html
-import importlib.util
 import json
 import re
 from pathlib import Path
 
 import material
 import pytest
-from pages import url_path
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
+
+from pages import load_hook, url_path
 
 ROOT = Path(__file__).parent.parent
 PAGES = sorted([*(ROOT / "docs").rglob("*.md"), *(ROOT / "docs").rglob("*.ipynb")])
@@ -22,8 +22,13 @@ VIEWPORTS = {  # Lighthouse's phone, a laptop, a large desktop
     "desktop": dict(viewport={"width": 1920, "height": 1080}),
 }
 # Output blocks, and the notebook's outputs
-OUTPUT_BLOCK = r'<div class="[^"]*highlight[^"]*"><span class="filename">Output</span>.*?</div>|<div class="jp-RenderedText[^"]*"[^>]*>.*?</pre>'
+OUTPUT_BLOCK = (
+    r'<div class="[^"]*highlight[^"]*"><span class="filename">Output</span>.*?</div>'
+    r'|<div class="jp-RenderedText[^"]*"[^>]*>.*?</pre>'
+)
 RENDER_EVERYTHING = "* { content-visibility: visible !important; }"
+ACTIVE_TOC_LINK_IS = """href =>
+    document.querySelector(".md-sidebar--secondary .md-nav__link--active")?.getAttribute("href") === href"""
 LAZY = """() => [...document.querySelectorAll("body *")]
     .filter(element => getComputedStyle(element).contentVisibility === "auto" && !element.closest(".katex"))
     .map(element => [element.tagName, element.getBoundingClientRect().top])"""
@@ -37,10 +42,7 @@ if x.sum() > 0 and True:
 
 @pytest.fixture(scope="module")
 def hook():
-    spec = importlib.util.spec_from_file_location("page_weight_hook", ROOT / "hooks" / "page_weight.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_hook("page_weight")
 
 
 def text_of(markup):
@@ -69,17 +71,18 @@ def test_plain_code_keeps_every_character_and_every_colour(hook):
     assert len(after) < len(before), "nothing was left out: is the sample highlighted as Material would be?"
 
 
-def test_blocks_with_a_screen_of_text_before_and_after_them_are_marked(hook):
-    paragraph = "<p>{}</p>\n".format("x" * (hook.SCREEN_CHARACTERS // 2))
-    article = f"<h1>Title</h1>\n{paragraph * 3}<div class=\"a\">y</div>\n{paragraph * 3}"
-    page = f"<body><nav>{'n' * 5000}</nav><article>\n{article}</article>"
-    lazy = [block.startswith(f"<p {hook.LAZY}") or f"<div {hook.LAZY}" in block
-            for block in hook.mark_lazy_blocks(page).split("\n")[1:-1]]
-    # Title, three half-screen paragraphs, a div, three more: a screen of text comes before the third
-    # paragraph, and one comes after the fourth.
-    assert lazy == [False, False, False, True, True, True, False, False]
-    short = f"<article>\n{paragraph * 2}</article>"
-    assert hook.mark_lazy_blocks(short) == short
+def test_paragraphs_math_and_tables_a_screen_away_from_both_ends_are_marked(hook):
+    half = "x" * (hook.SCREEN_CHARACTERS // 2)
+    blocks = [
+        "<h1>Title</h1>", f"<p>{half}</p>", f"<p>{half}</p>",  # a screen of text before what follows
+        '<div class="arithmatex">y</div>', "<p>z</p>", '<div class="highlight">code</div>', "<h2>Next</h2>",
+        '<div class="md-typeset__scrollwrap">t</div>',
+        f"<p>{half}</p>", f"<p>{half}</p>",  # a screen of text after what precedes
+    ]
+    page = "<body><nav>{}</nav><article>\n{}\n</article>".format("n" * 5000, "\n".join(blocks))
+    marked = hook.mark_lazy_blocks(page).split("\n")[1:-1]
+    assert [hook.LAZY in block for block in marked] == [False] * 3 + [True, True, False, False, True] + [False] * 2
+    assert hook.mark_lazy_blocks(page.replace(half, "x")) == page.replace(half, "x"), "a short page has no marks"
 
 
 # ---- The built site ----
@@ -166,7 +169,8 @@ def test_a_link_to_a_section_lands_where_it_would_without_lazy_layout(browser, b
     for target in [headings[len(headings) // 2], headings[-2]]:
         lazy = heading_top(browser, url, target, render_everything=False)
         everything = heading_top(browser, url, target, render_everything=True)
-        assert all(abs(a - b) <= 2 for a, b in zip(lazy, everything)), f"#{target}: at {lazy}, not {everything}"
+        off = [abs(a - b) for a, b in zip(lazy, everything, strict=True)]
+        assert max(off) <= 2, f"#{target}: {lazy} px from the top, not {everything} as without lazy layout"
 
 
 def test_table_of_contents_follows_the_reader(browser, build, site_url):
@@ -180,11 +184,7 @@ def test_table_of_contents_follows_the_reader(browser, build, site_url):
         link = links.nth(index)
         href = link.get_attribute("href")
         link.click()
-        page.wait_for_function(
-            "href => document.querySelector('.md-sidebar--secondary .md-nav__link--active')?.getAttribute('href') === href",
-            arg=href,
-            timeout=5000,
-        )
+        page.wait_for_function(ACTIVE_TOC_LINK_IS, arg=href, timeout=5000)
     context.close()
 
 
