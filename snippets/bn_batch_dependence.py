@@ -45,4 +45,4 @@ print("centering: same sample, two outputs; it is", classify(center, batch_a))
 # In eval mode the running statistics are fixed: companions no longer matter.
 bn.eval()
 assert torch.equal(bn(batch_a)[0], bn(batch_b)[0])
-print("eval mode, batch A and B:", bn(batch_a)[0].detach())
+print("eval, batch A and B:", bn(batch_a)[0].detach())

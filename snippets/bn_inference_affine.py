@@ -19,18 +19,18 @@ bn.eval()
 scale = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach()
 offset = (bn.bias - scale * bn.running_mean).detach()
 
-x, y = torch.randn(2, 4, features)
+X, Y = torch.randn(2, 4, features)  # two batches of 4 samples
 with torch.no_grad():
-    assert torch.allclose(bn(x), scale * x + offset)  # affine
+    assert torch.allclose(bn(X), scale * X + offset)  # affine
     assert torch.allclose(bn(torch.zeros(1, features)), offset)  # f(0) is not 0
-    defect = bn(0.5 * x + 0.3 * y) - (0.5 * bn(x) + 0.3 * bn(y))
+    defect = bn(0.5 * X + 0.3 * Y) - (0.5 * bn(X) + 0.3 * bn(Y))
     assert torch.allclose(defect, (1 - 0.5 - 0.3) * offset.expand(4, -1), atol=1e-6)
 
 print("running_mean:", bn.running_mean)
 print("running_var: ", bn.running_var)
 print("offset:      ", offset)
-print("eval batch norm is", classify(bn, x))
+print("eval batch norm is", classify(bn, X))
 
 with torch.no_grad():
     bn.bias.copy_(scale * bn.running_mean)  # the beta that cancels the offset
-print("with beta = s * running_mean it is", classify(bn, x))
+print("with beta = s * running_mean it is", classify(bn, X))

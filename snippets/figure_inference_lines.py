@@ -1,6 +1,6 @@
 """Figure: in eval mode, Linear(1 -> 1) + BatchNorm1d(1) is one line, offset by b'.
 
-The merged map x -> w' x + b' misses the origin unless b' = 0. Choosing beta to
+The merged map x -> W' x + b' misses the origin unless b' = 0. Choosing beta to
 cancel the other biases moves it onto the line through the origin.
 
 Run it: python snippets/figure_inference_lines.py
@@ -25,16 +25,17 @@ def linear_bn(cancel: bool):
     return torch.nn.Sequential(fc, bn), (scale * fc.weight).item()
 
 
-x = torch.linspace(-3, 3, 61)[:, None]
+inputs = torch.linspace(-3, 3, 61)[:, None]  # 61 samples of one feature
 with torch.no_grad():
     model, slope = linear_bn(cancel=False)
     offset = model(torch.zeros(1, 1)).item()  # b' = f(0)
-    affine = model(x).flatten()
-    cancelled = linear_bn(cancel=True)[0](x).flatten()
-through_origin = slope * x.flatten()
+    affine = model(inputs).flatten()
+    cancelled = linear_bn(cancel=True)[0](inputs).flatten()
+through_origin = slope * inputs.flatten()
 
 assert torch.allclose(affine, through_origin + offset, atol=1e-5)
-assert torch.allclose(cancelled, through_origin, atol=1e-5)
+on_origin_line = torch.allclose(cancelled, through_origin, atol=1e-5)
+assert on_origin_line
 
 
 def draw():
@@ -43,9 +44,11 @@ def draw():
     plot.axhline(0, color="0.8", linewidth=0.8)
     plot.axvline(0, color="0.8", linewidth=0.8)
     label = f"as set: b' = {offset:.2f}"
-    plot.plot(x, affine, color="tab:blue", linewidth=2, label=label)
-    plot.plot(x, through_origin, color="black", linestyle="--", label="w' x")
-    plot.plot(x[::6], cancelled[::6], "o", color="tab:orange", label="beta cancels")
+    plot.plot(inputs, affine, color="tab:blue", linewidth=2, label=label)
+    plot.plot(inputs, through_origin, color="black", linestyle="--", label="W' x")
+    plot.plot(
+        inputs[::6], cancelled[::6], "o", color="tab:orange", label="beta cancels"
+    )
     plot.scatter([0], [offset], color="tab:blue", zorder=3)
     where = dict(xytext=(8, -4), textcoords="offset points")
     plot.annotate("f(0) = b'", (0, offset), **where)
@@ -57,5 +60,5 @@ def draw():
 
 
 if __name__ == "__main__":
-    print(f"slope w' = {slope:.4f}, offset b' = {offset:.4f}")
-    print("with the cancelling beta the line passes through the origin")
+    print(f"slope W' = {slope:.4f}, offset b' = {offset:.4f}")
+    print("cancelling beta: line through the origin:", on_origin_line)

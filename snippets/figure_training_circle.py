@@ -28,6 +28,12 @@ lengths = outputs.norm(dim=1)
 assert torch.allclose(outputs.sum(dim=1), torch.zeros(count, dtype=torch.float64))
 assert torch.allclose(lengths**2, 3 * variance / (variance + 1e-5))  # exact
 assert ((lengths - radius).abs() < 1e-3).all()  # on the circle, up to eps
+# On the ray from the centre through the centred input: parallel, same direction.
+centred = batches - batches.mean(dim=1, keepdim=True)
+cross = torch.linalg.cross(outputs, centred, dim=1)
+same_direction = (outputs * centred).sum(dim=1) > 0
+on_ray = bool((cross.abs() < 1e-12).all() and same_direction.all())
+assert on_ray
 
 
 def draw():
@@ -54,3 +60,4 @@ if __name__ == "__main__":
     deviation = (lengths - radius).abs().max().item()
     print(f"{count} batches of 3: all outputs on the circle of radius {radius:.4f}")
     print(f"largest distance from it: {deviation:.1e} (from eps = 1e-5)")
+    print("each output on the ray through its centred input:", on_ray)

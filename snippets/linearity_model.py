@@ -27,28 +27,48 @@ class LinearBN(torch.nn.Module):
         return self.bn(self.fc(x))
 
 
-def is_linear(model, x, y, tolerance=1e-5):
-    """The Q&A's test: is f(0.5 x + 0.3 y) equal to 0.5 f(x) + 0.3 f(y)?"""
-    with torch.no_grad():
-        defect = model(0.5 * x + 0.3 * y) - (0.5 * model(x) + 0.3 * model(y))
-    return defect.abs().max().item() < tolerance
-
-
-def verdicts(x, y, training: bool):
-    """One line per (use_bias, use_bn_mean) case, in the Q&A's order."""
-    lines = []
+def qa_experiment(training: bool = False):
+    """The Q&A's run: seed 42, two batches, then its four models in its order."""
+    torch.manual_seed(42)
+    X = torch.randn(BATCH_SIZE, IN_FEATURES)
+    Y = torch.randn(BATCH_SIZE, IN_FEATURES)
+    models = {}
     for use_bias in (True, False):
         for use_bn_mean in (True, False):
             model = LinearBN(use_bias, use_bn_mean).train(training)
-            verdict = "linear" if is_linear(model, x, y) else "not linear"
-            lines.append(f"Model is {verdict} for {use_bias=}, {use_bn_mean=}.")
+            models[use_bias, use_bn_mean] = model
+    return X, Y, models
+
+
+def is_linear(model, X, Y, tolerance=1e-5):
+    """The Q&A's test: is f(0.5 X + 0.3 Y) equal to 0.5 f(X) + 0.3 f(Y)?"""
+    with torch.no_grad():
+        defect = model(0.5 * X + 0.3 * Y) - (0.5 * model(X) + 0.3 * model(Y))
+    return defect.abs().max().item() < tolerance
+
+
+def fused_bias(model):
+    """b' = f(0), the fused layer's bias; it exists in evaluation mode only."""
+    assert not model.training, "b' is the bias of the evaluation-mode model"
+    with torch.no_grad():
+        return model(torch.zeros(1, IN_FEATURES)).item()
+
+
+def report(training: bool):
+    """A header, then one line per (use_bias, use_bn_mean), in the Q&A's order."""
+    X, Y, models = qa_experiment(training)
+    lines = ["use_bias  use_bn_mean  verdict" + ("" if training else "     b'")]
+    for (use_bias, use_bn_mean), model in models.items():
+        verdict = "linear" if is_linear(model, X, Y) else "not linear"
+        line = f"{use_bias!s:9} {use_bn_mean!s:12} {verdict:10}"
+        if not training:  # b' = f(0) exists in evaluation mode only
+            line += f"  {fused_bias(model):+.4f}"
+        lines.append(line.rstrip())
     return lines
 
 
 if __name__ == "__main__":
-    torch.manual_seed(42)
-    batch_x = torch.randn(BATCH_SIZE, IN_FEATURES)
-    batch_y = torch.randn(BATCH_SIZE, IN_FEATURES)
-    print("\n".join(verdicts(batch_x, batch_y, training=False)))
-    print("\nIn training mode, batch norm uses each batch's own statistics:")
-    print("\n".join(verdicts(batch_x, batch_y, training=True)))
+    print("Evaluation mode, as in the Q&A:")
+    print("\n".join(report(training=False)))
+    print("\nTraining mode, the same four models:")
+    print("\n".join(report(training=True)))
