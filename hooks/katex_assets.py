@@ -15,7 +15,7 @@ import re
 import shutil
 import unicodedata
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from html import unescape
 from pathlib import Path
 
 from fontTools import subset
@@ -25,12 +25,20 @@ from mkdocs.utils import get_relative_url
 KATEX = Path(__file__).parent.parent / "vendor" / "katex"
 SERVED_AT = "assets/katex"  # pages link here while building; the hash folder is filled in after the build
 STYLESHEET = "katex.min.css"
-# A phone's first screen holds about this much of a page's text (Lighthouse's phone: 412 x 823 CSS pixels);
-# a desktop's holds more, but its fonts arrive over a faster link.
-FIRST_SCREEN_CHARACTERS = 1500
+# Characters of text (spaces not counted) that fit on a first screen: up to about 900 on Lighthouse's phone
+# (412 x 823 CSS pixels) and 1,550 on a 1920 x 1080 desktop; the browser tests check both.
+FIRST_SCREEN_CHARACTERS = 2000
 # FreeType's autohinter (Linux, Android) sets its alignment zones from these characters, when a font has
 # them: a subset without them renders every glyph a subpixel differently.
 AUTOHINTER_REFERENCE = "THEZOCQSHEZLOCUSfijkdbhuvxzoescnrpqgjyoO0" "ΓΒΕΖΘΟΩΔΞβθδζλξαειοπστωγημρφχψ"
+# KaTeX's markup is regular: double-quoted attributes, no "<" in text.
+MARKUP_TOKEN = re.compile(r'<(/?)([a-zA-Z][\w-]*)([^>]*?)(/?)>|([^<]+)')
+FORMULA_ROOT = re.compile(r'<span class="katex(?:-display)?">')
+MATHML = re.compile(r'<span class="katex-mathml">.*?</math></span>', re.DOTALL)
+NOT_TEXT = re.compile(r"<(script|style)\b.*?</\1>|<span class=\"katex-mathml\">.*?</math></span>|<[^>]*>", re.DOTALL)
+SPAN_TAG = re.compile(r"<span\b|</span>")
+TAG_NAME = re.compile(r"<([a-zA-Z][\w-]*)")
+CLASS = re.compile(r'\bclass="([^"]*)"')
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 PRELOAD = '<link rel="preload" href="{href}" as="font" type="font/woff2" crossorigin>'
 # A link into SERVED_AT that no earlier build (`mkdocs serve` rebuilds only changed pages) has pointed to a hash yet.
@@ -271,77 +279,71 @@ class PageUse:
         return sorted({font for f in self.formulas if f.offset < FIRST_SCREEN_CHARACTERS for font in f.fonts})
 
 
-class FormulaReader(HTMLParser):
-    """Walks a built page: the classes, tags and font of every character inside KaTeX's markup."""
-
-    def __init__(self, stylesheet):
-        super().__init__(convert_charrefs=True)
-        self.stylesheet = stylesheet
-        self.use = PageUse()
-        self.chain = []  # (tag, classes) from the formula's root down; empty outside formulas
-        self.in_article = False
-        self.skipping = 0  # inside <script> or <style>
-        self.characters = 0
-
-    def handle_starttag(self, tag, attrs):
-        classes = frozenset((dict(attrs).get("class") or "").split())
-        if tag == "article":
-            self.in_article = True
-        if tag in ("script", "style"):
-            self.skipping += 1
-        if not self.chain and tag == "span" and classes & {"katex", "katex-display"}:
-            self.use.formulas.append(Formula(self.characters))
-        if self.chain or (tag == "span" and classes & {"katex", "katex-display"}):
-            self.chain.append((tag, classes))
-            self.use.classes |= classes
-            self.use.tags.add(tag)
-            if self.drawn():
-                for pseudo in ("before", "after"):
-                    content = self.stylesheet.declared(tuple(self.chain), pseudo).get("content")
-                    if content:
-                        self.draw(content_characters(content))
-            if tag in VOID:
-                self.chain.pop()
-
-    def handle_startendtag(self, tag, attrs):
-        self.handle_starttag(tag, attrs)
-        if self.chain and tag not in VOID:
-            self.chain.pop()
-
-    def handle_endtag(self, tag):
-        if tag in ("script", "style"):
-            self.skipping -= 1
-        if self.chain:
-            self.chain.pop()
-
-    def handle_data(self, data):
-        if self.chain and self.drawn():
-            self.draw(data)
-        elif self.in_article and not self.skipping:
-            self.characters += len(data.strip())
-
-    def drawn(self):
-        """Inside KaTeX's visible markup: its MathML copy is for screen readers and is never drawn."""
-        return not any("katex-mathml" in classes for _, classes in self.chain)
-
-    def draw(self, text):
-        # Control and format characters (KaTeX's zero-width spaces) have no glyph; private-use ones do (\not).
-        text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
-        if not text:
-            return
-        face = self.stylesheet.font(tuple(self.chain))
-        if face is None:
-            return  # a system font by design, e.g. \text in a family KaTeX does not ship
-        self.use.glyphs.setdefault(face.file, set()).update(text)
-        self.use.formulas[-1].fonts.add(face.file)
-        self.characters += len(text)
-
-
 def read_page(html, stylesheet):
-    reader = FormulaReader(stylesheet)
-    reader.feed(html)
-    reader.close()
-    return reader.use
+    """The classes, tags and glyphs of the page's formulas, and where each formula starts in its text."""
+    use = PageUse()
+    article = html.find("<article")
+    position, characters = max(article, 0), 0
+    for root in FORMULA_ROOT.finditer(html, position):
+        if root.start() < position:
+            continue  # the .katex inside a .katex-display already read
+        characters += text_length(html[position : root.start()])
+        end = element_end(html, root.start())
+        formula = Formula(characters)
+        use.formulas.append(formula)
+        characters += read_formula(html[root.start() : end], stylesheet, use, formula)
+        position = end
+    return use
+
+
+def read_formula(markup, stylesheet, use, formula):
+    """Adds one formula's classes, tags and glyphs to `use`; returns how many characters it draws."""
+    use.tags.update(TAG_NAME.findall(markup))
+    use.classes.update(name for names in CLASS.findall(markup) for name in names.split())
+    chain, drawn = [], 0
+    # KaTeX's MathML copy is for screen readers: never drawn.
+    for tag in MARKUP_TOKEN.finditer(MATHML.sub("", markup)):
+        closing, name, attributes, self_closing, text = tag.groups()
+        if text is not None:
+            drawn += draw(unescape(text), tuple(chain), stylesheet, use, formula)
+        elif closing:
+            chain.pop()
+        else:
+            classes = CLASS.search(attributes)
+            chain.append((name, frozenset(classes[1].split()) if classes else frozenset()))
+            for pseudo in ("before", "after"):
+                content = stylesheet.declared(tuple(chain), pseudo).get("content")
+                if content:
+                    drawn += draw(content_characters(content), tuple(chain), stylesheet, use, formula)
+            if self_closing or name in VOID:
+                chain.pop()
+    return drawn
+
+
+def draw(text, chain, stylesheet, use, formula):
+    # Control and format characters (KaTeX's zero-width spaces) have no glyph; private-use ones do (\not).
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
+    face = stylesheet.font(chain) if text else None
+    if face is None:
+        return 0
+    use.glyphs.setdefault(face.file, set()).update(text)
+    formula.fonts.add(face.file)
+    return len(text)
+
+
+def element_end(html, start):
+    """Where the span starting at `start` ends (KaTeX nests spans in spans)."""
+    depth = 0
+    for tag in SPAN_TAG.finditer(html, start):
+        depth += -1 if tag[0] == "</span>" else 1
+        if depth == 0:
+            return tag.end()
+    raise ValueError(f"unclosed KaTeX markup at character {start}")
+
+
+def text_length(markup):
+    """Characters of text in `markup`, not counting spaces, scripts, styles and MathML."""
+    return sum(len(word) for word in NOT_TEXT.sub(" ", markup).split())
 
 
 # ---- Cutting the fonts ----

@@ -13,7 +13,6 @@
 """
 
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 # Pygments writes flat spans, one per token: `<span class="n">torch</span>`.
@@ -24,17 +23,24 @@ OUTPUT_BLOCK = re.compile(
     r'<div class="[^"]*\bhighlight\b[^"]*"(?=><span class="filename">Output</span>)'
     r'|<div class="[^"]*\bjp-OutputArea-output\b[^"]*"'
 )
-TOKEN_RULE = re.compile(r"([^{}]*\.highlight \.[\w-]+[^{}]*)\{([^{}]*)\}")
+RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
 # Material colours names with this variable, which it sets to the colour of all code.
 NAME_COLOUR = "color:var(--md-code-hl-name-color)"
 PLAIN_NAME = "var(--md-code-fg-color)"
 
-# Characters of text on the tallest screen the tests check (a 1920 x 1080 desktop holds about 2,000).
+# Characters of text (spaces not counted) on more than the fullest screen the tests check: a 1920 x 1080
+# desktop holds up to about 1,550.
 SCREEN_CHARACTERS = 2500
 LAZY = "data-lazy-layout"
 # Blocks whose layout containment changes nothing on screen: a paragraph holds only inline content, and
 # display math and tables already scroll (they clip, and no margin collapses through them).
 LAZY_BLOCKS = {("p", ""), ("div", "arithmatex"), ("div", "md-typeset__scrollwrap")}
+TAG = re.compile(r'<(/?)([a-zA-Z][\w-]*)((?:[^>"\']|"[^"]*"|\'[^\']*\')*)>')
+CLASS = re.compile(r'\bclass="([^"]*)"')
+# What takes no room on screen: scripts, styles, comments, and KaTeX's MathML copy (for screen readers).
+NO_ROOM = re.compile(
+    r'<(script|style)\b.*?</\1>|<!--.*?-->|<span class="katex-mathml">.*?</math></span>', re.DOTALL
+)
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 _styled = None
@@ -45,8 +51,8 @@ def styled_tokens(stylesheets):
     css = "".join(stylesheets)
     names_are_plain = set(re.findall(r"--md-code-hl-name-color:([^;}]*)", css)) <= {PLAIN_NAME}
     styled = set()
-    for selectors, body in TOKEN_RULE.findall(css):
-        if names_are_plain and body.strip().rstrip(";") == NAME_COLOUR:
+    for selectors, body in RULE.findall(css):
+        if ".highlight ." not in selectors or (names_are_plain and body.strip().rstrip(";") == NAME_COLOUR):
             continue
         styled.update(re.findall(r"\.highlight \.([\w-]+)", selectors))
     return styled
@@ -59,61 +65,44 @@ def plain_code(html, styled):
     return CODE_BLOCK.sub(lambda block: TOKEN_SPAN.sub(unwrap, block[0]), html)
 
 
-class Blocks(HTMLParser):
-    """The article's top-level blocks: where each starts, and how much text comes before it."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.state = "before"  # before, in or after the article
-        self.hidden = []  # for each element open inside the article: whether its text takes no room
-        self.starts = []  # (line, column, characters of text before, lazy-able) of each top-level block
-        self.characters = 0
-
-    def handle_starttag(self, tag, attrs):
-        if self.state == "before" and tag == "article":
-            self.state = "in"
-        elif self.state == "in":
-            classes = (dict(attrs).get("class") or "").split()
-            if not self.hidden:
-                lazy_able = (tag, classes[0] if classes else "") in LAZY_BLOCKS
-                self.starts.append((*self.getpos(), self.characters, lazy_able))
-            # KaTeX's MathML copy is for screen readers and takes no room on screen.
-            hidden = tag in ("script", "style") or "katex-mathml" in classes or (self.hidden and self.hidden[-1])
-            if tag not in VOID:
-                self.hidden.append(bool(hidden))
-
-    def handle_startendtag(self, tag, attrs):
-        if self.state == "in" and not self.hidden:
-            self.starts.append((*self.getpos(), self.characters, False))
-
-    def handle_endtag(self, tag):
-        if self.state == "in":
-            if self.hidden:
-                self.hidden.pop()
-            elif tag == "article":
-                self.state = "after"
-
-    def handle_data(self, data):
-        if self.state == "in" and not (self.hidden and self.hidden[-1]):
-            self.characters += len(data.strip())
+def top_level_blocks(html):
+    """(index, whether LAZY_BLOCKS holds it, characters of text before) of each of the article's top-level
+    elements, and the article's characters of text, not counting spaces, scripts, styles and MathML."""
+    start, end = html.find("<article"), html.rfind("</article>")
+    if start < 0 or end < 0:
+        return [], 0
+    start = html.index(">", start) + 1
+    # Blanked, not cut out, so that indices stay those of `html`.
+    article = NO_ROOM.sub(lambda match: " " * len(match[0]), html[start:end])
+    blocks, depth, characters, text_from = [], 0, 0, 0
+    for tag in TAG.finditer(article):
+        characters += sum(len(word) for word in article[text_from : tag.start()].split())
+        text_from = tag.end()
+        closing, name, attributes = tag.groups()
+        if closing:
+            depth -= 1
+            continue
+        if depth == 0:
+            classes = CLASS.search(attributes)
+            first_class = classes[1].split()[0] if classes and classes[1].split() else ""
+            blocks.append((start + tag.start(), (name, first_class) in LAZY_BLOCKS, characters))
+        if name not in VOID and not attributes.rstrip().endswith("/"):
+            depth += 1
+    characters += sum(len(word) for word in article[text_from:].split())
+    return blocks, characters
 
 
 def mark_lazy_blocks(html):
     """`html` with LAZY on the article's LAZY_BLOCKS that have a screenful of text before and after them."""
-    blocks = Blocks()
-    blocks.feed(html)
-    blocks.close()
-    line_starts = [0, *(match.end() for match in re.finditer("\n", html))]
-    befores = [before for _, _, before, _ in blocks.starts]
+    blocks, total = top_level_blocks(html)
+    befores = [before for _, _, before in blocks]
     lazy = [
-        line_starts[line - 1] + column
-        for (line, column, before, lazy_able), next_before in zip(
-            blocks.starts, [*befores[1:], blocks.characters], strict=True
-        )
-        if lazy_able and before >= SCREEN_CHARACTERS and blocks.characters - next_before >= SCREEN_CHARACTERS
+        index
+        for (index, lazy_able, before), next_before in zip(blocks, [*befores[1:], total], strict=True)
+        if lazy_able and before >= SCREEN_CHARACTERS and total - next_before >= SCREEN_CHARACTERS
     ]
     for index in reversed(lazy):
-        name_end = re.compile(r"<[\w-]+").match(html, index).end()
+        name_end = TAG.match(html, index).start(3)
         html = f"{html[:name_end]} {LAZY}{html[name_end:]}"
     return html
 
