@@ -41,7 +41,8 @@ def formulas_in_source(page: Path) -> int:
     text = re.sub(r"`[^`\n]*`", "", text)
     display = re.findall(r"\$\$.*?\$\$", text, flags=re.S)
     text = re.sub(r"\$\$.*?\$\$", "", text, flags=re.S)
-    return len(display) + len(re.findall(r"(?<!\\)\$[^$\n]+?\$", text))
+    inline = r"(?<!\\)\$(?:[^$\n]|\n(?![ \t]*\n))+?\$"  # may wrap onto the next line, not past a paragraph
+    return len(display) + len(re.findall(inline, text))
 
 
 @dataclass
@@ -184,16 +185,23 @@ def test_copy_button_copies_runnable_code_only(browser, site_url):
     page = context.new_page()
     page.goto(site_url + "linearity-model/", wait_until="networkidle")
     page.evaluate("document.querySelectorAll('details').forEach(details => details.open = true)")
-    blocks = page.locator(".language-python.highlight")
-    assert blocks.count() >= 3
-    for index in range(blocks.count()):
-        block = blocks.nth(index)
-        block.hover()
-        block.locator('.md-code__button[data-md-type="copy"]').click()
-        copied = page.evaluate("navigator.clipboard.readText()")
-        assert copied.strip() == block.locator("code").inner_text().strip()
-        compile(copied, f"copied block {index}", "exec")  # runnable Python: no prompts, no output
-        assert not re.search(r"^(>>>|\.\.\.) |#\s*\(\d+\)!?$", copied, flags=re.M), "prompt or annotation copied"
+    total, checked = page.locator(".language-python.highlight").count(), 0
+    labels = page.locator(".tabbed-labels > label")
+    for tab in [None, *range(labels.count())]:  # a block in a tab can be hovered once its tab is shown
+        if tab is not None:
+            labels.nth(tab).click()
+        unchecked = page.locator(".language-python.highlight:visible:not([data-copy-checked])")
+        while unchecked.count():
+            block = unchecked.first
+            block.hover()
+            block.locator('.md-code__button[data-md-type="copy"]').click()
+            copied = page.evaluate("navigator.clipboard.readText()")
+            assert copied.strip() == block.locator("code").inner_text().strip()
+            compile(copied, f"copied block {checked}", "exec")  # runnable Python: no prompts, no output
+            assert not re.search(r"^(>>>|\.\.\.) |#\s*\(\d+\)!?$", copied, flags=re.M), "prompt or annotation copied"
+            block.evaluate("block => block.dataset.copyChecked = 'yes'")
+            checked += 1
+    assert checked == total >= 3, f"{checked} of {total} Python blocks had their copy button tried"
     outputs = page.locator(".language-text.highlight")
     assert outputs.count() >= 3
     copy_in_outputs = page.locator('.language-text.highlight [data-md-type="copy"]').count()
