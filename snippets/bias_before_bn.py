@@ -23,8 +23,8 @@ loss = (with_bias(X) - target).pow(2).mean()
 loss.backward()
 linear = with_bias[0]
 print(f"gradient of the weight: {linear.weight.grad.abs().max().item():.2f}")
-assert linear.bias.grad.abs().max() < 1e-15
-print("gradient of the bias:    below 1e-15")
+assert linear.bias.grad.abs().max() < 1e-12  # zero up to float64 rounding
+print("gradient of the bias:    below 1e-12")
 
 without_bias = copy.deepcopy(with_bias)
 with torch.no_grad():
