@@ -35,11 +35,16 @@ BUILDS = {
     },
     "missing_snippet": {"index.md": '# Home\n\n```python\n--8<-- "snippets/no_such_file.py"\n```\n'},
     "failing_notebook_cell": {"index.md": "# Home\n", "broken.ipynb": FAILING_NOTEBOOK},
+    "invalid_front_matter": {
+        "index.md": "---\ndescription: Fine.\n---\n\n# Home\n",
+        "broken.md": "---\ndescription: Why: because\n---\n\n# Broken\n",
+    },
 }
 EXPECTED_IN_LOG = {
     "links": ["index.md", "no-such-page.md", "other.md", "#no-such-section"],
     "missing_snippet": ["index.md", "no_such_file.py"],
     "failing_notebook_cell": ["broken.ipynb", "a failing cell"],
+    "invalid_front_matter": ["docs/broken.md: front matter is not valid YAML: line 2, mapping values are not allowed"],
 }
 # A fence that renders but that the doc-test does not run: only the guard test sees it.
 HIDDEN_FENCE = "# Home\n\n```python\nx = 1\n```\n\n```{.python notest}\nprint('hidden')\n```\n"
