@@ -17,11 +17,15 @@ ROOT = Path(__file__).parent.parent
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(items):
-    """Mark what needs the built site as slow, and run the fast layer first: the doc-test, then the rest."""
+    """Mark what needs the built site as slow, and run the fast layer first.
+
+    Within it the fences come last: they start in the background when collection ends (page_doctest.py) and
+    run there while the tests in this process do, so by the time their tests come most are done.
+    """
     for item in items:
         if "build" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
-    items.sort(key=lambda item: (item.get_closest_marker("slow") is not None, "markdown-docs" not in item.keywords))
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is not None, "markdown-docs" in item.keywords))
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """A warm Python that forks a fresh child for each piece of code it is sent: the doc-test's interpreter.
 
-Started by `fresh_python.FreshPython` as `PYTHONPATH=snippets python tests/fork_server.py MODULE...` in the
-repository root. It imports the slow modules once (torch), then never runs anything itself, so every child
-starts from the state of a new interpreter that has just imported them. Requests and replies are one JSON
+Started by `fresh_python.FreshPython` as `PYTHONPATH=snippets python tests/fork_server.py MODULE... [--prelude
+CODE]` in the repository root. It imports the slow modules once (torch), runs CODE (the opening `os.environ`
+settings and imports shared by the code it serves), then never runs anything itself, so every child starts
+from the state of a new interpreter that has just done the same. Requests and replies are one JSON
 object per line on stdin and stdout.
 
 multiprocessing's own forkserver is not used: its children import the parent's `__main__` (pytest) and take
@@ -103,6 +104,11 @@ def serve():
 
 if __name__ == "__main__":  # pytest-markdown-docs imports every module under tests/ to read its docstrings
     sys.path[0] = ""  # the path of `python` started in the repository root, not of this script's folder
-    for preloaded in sys.argv[1:]:
+    modules, prelude = sys.argv[1:], ""
+    if "--prelude" in modules:
+        at = modules.index("--prelude")
+        modules, prelude = modules[:at], modules[at + 1]
+    for preloaded in modules:
         __import__(preloaded)
+    exec(prelude, {"__name__": "__prelude__"})  # settings and imports the code would run first (warm_start)
     serve()

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import markdown
 import pytest
+import yaml
 from markdown_it import MarkdownIt
 from pymdownx.snippets import SnippetMissingError
 
@@ -110,6 +111,21 @@ def fresh_python(pytestconfig) -> FreshPythonPool:
     return pytestconfig.stash[DOCTEST].python()
 
 
+class IgnoreTags(yaml.SafeLoader):
+    """mkdocs.yml as plain YAML: its tags (!ENV, !!python/name:) name things that these options never use."""
+
+
+IgnoreTags.add_multi_constructor("", lambda loader, tag, node: None)
+
+
+def extension_options(mkdocs_yml: Path, name: str) -> dict:
+    """The options mkdocs.yml gives a Markdown extension; mkdocs' own loader would also load every plugin (1.3 s)."""
+    extensions = (yaml.load(mkdocs_yml.read_text(encoding="utf-8"), IgnoreTags) or {}).get("markdown_extensions")
+    if isinstance(extensions, list):  # MkDocs takes a list of names and {name: options}, or one mapping
+        extensions = {k: v for entry in extensions if isinstance(entry, dict) for k, v in entry.items()}
+    return (extensions or {}).get(name) or {}
+
+
 def lift_containers(source: str) -> str:
     """Dedent the bodies of admonitions, details and tabs, keeping every line where it is.
 
@@ -158,7 +174,6 @@ class DocTest:
         self.fences: dict[tuple[str, int], Fence] = {}
         self.executed: Counter = Counter()
         self.rewrites: dict[Path, list[tuple[Fence, str]]] = {}
-        self.selected: list[Fence] = []  # in the order the tests will run
         self.started: dict[tuple[str, int], object] = {}  # key -> Future of its run
         self._python: FreshPythonPool | None = None
         self._snippets = None
@@ -182,9 +197,7 @@ class DocTest:
         if self._snippets is None:
             options = dict(DEFAULT_SNIPPETS)
             if (self.root / "mkdocs.yml").exists():
-                from mkdocs.config import load_config
-
-                options |= load_config(str(self.root / "mkdocs.yml"))["mdx_configs"].get("pymdownx.snippets", {})
+                options |= extension_options(self.root / "mkdocs.yml", "pymdownx.snippets")
             options["base_path"] = [str(self.root / base) for base in options["base_path"]]
             md = markdown.Markdown(extensions=["pymdownx.snippets"], extension_configs={"pymdownx.snippets": options})
             self._snippets = md.preprocessors["snippet"]
@@ -268,8 +281,13 @@ class DocTest:
         return self._python
 
     def pytest_collection_finish(self, session):
+        """Start every selected fence now: they run in the background while the other tests do."""
+        if session.config.option.collectonly:
+            return
         keys = [(str(item.path), item.start_line) for item in session.items if "markdown-docs" in item.keywords]
-        self.selected = [self.fences[key] for key in keys if key in self.fences]
+        for fence in [self.fences[key] for key in keys if key in self.fences]:
+            if not fence.problem:
+                self.start(fence)
 
     def start(self, fence: Fence):
         """Run the fence in the background; fences are independent, so they run on every core at once."""
@@ -282,11 +300,6 @@ class DocTest:
         where = fence.where(self.root)
         if fence.problem:
             raise FenceFailed(f"{where}: {fence.problem}")
-        if self.selected:  # the first fence to run starts them all
-            for selected in self.selected:
-                if not selected.problem:
-                    self.start(selected)
-            self.selected = []
         if (page, line) not in self.started:
             self.start(fence)
         result = self.started.pop((page, line)).result()

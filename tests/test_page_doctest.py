@@ -96,6 +96,49 @@ def test_each_fence_starts_in_a_fresh_interpreter(pytester):
     recorder.assertoutcome(passed=2)
 
 
+def test_a_warm_start_is_as_fresh_as_a_cold_one(pytester):
+    """Fences that open with the same settings and imports share a server that ran that opening before it forked
+    (as Keras and Flax fences do): the import is paid once, and what one fence does to the package stays there."""
+    write(pytester, {"warmpkg/__init__.py": "import os\nimported_in, setting = os.getpid(), os.environ['SETTING']\n"})
+    recorder = doctest(pytester, md(warm=f"""
+        # Page
+
+        ```python
+        import os
+        os.environ["SETTING"] = "a"
+        import warmpkg
+        warmpkg.changed = True
+        os.environ["SETTING"] = "b"
+        ```
+
+        ```python
+        import os
+        os.environ["SETTING"] = "a"
+        import warmpkg
+        print(warmpkg.imported_in != os.getpid(), warmpkg.setting, hasattr(warmpkg, "changed"))
+        ```
+
+        {OUTPUT}
+        True a False
+        ```
+        """))
+    recorder.assertoutcome(passed=2)
+
+
+@pytest.mark.parametrize(("code", "opening"), [
+    ("import os\nimport torch\nimport numpy as np\nx = 1\nimport keras", ""),  # preloaded, or after the opening
+    ('"""Doc."""\nimport os\nos.environ["K"] = "v"\nfrom keras import ops\nimport flax, jax.numpy',
+     "import os\nos.environ['K'] = 'v'\nimport flax\nimport jax\nimport keras"),
+    ("import math\nimport keras\nimport linearity\nimport jax", "import os\nimport keras"),  # project code: stop
+    ("import jax\nos.environ[name] = 'v'\nimport keras", "import os\nimport jax"),  # not a constant setting
+    ("import jax\nfrom . import keras\n", "import os\nimport jax"),
+    ("import jax(", ""),
+])
+def test_warm_start_is_the_opening_worth_running_ahead(code, opening):
+    from fresh_python import ROOT, warm_start
+    assert warm_start(code, ["torch", "numpy", "matplotlib.pyplot"], ROOT) == opening
+
+
 def test_torch_and_matplotlib_state_do_not_leak(pytester):
     """D3 as it happened (print options), and the rest of torch's and matplotlib's global state."""
     pytester.makeini("[pytest]\ndoctest_preload =\n    torch\n    matplotlib.pyplot\n")
