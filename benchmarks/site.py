@@ -1,7 +1,6 @@
 """Benchmark the site as readers get it, against a stock Material site with client-side KaTeX.
 
-    python benchmarks/site.py            # needs Chromium (/usr/bin/chromium) and npm
-    python benchmarks/site.py --pytest   # also times the whole test suite
+    python benchmarks/site.py   # needs Chromium (/usr/bin/chromium) and npm; the test suite: suite.py
 
 Builds the site (timing `mkdocs build --strict` RUNS times), serves it gzipped on 127.0.0.1, runs
 Lighthouse (mobile, default throttling) RUNS times on every page and on the anchor, in turns, and
@@ -183,19 +182,11 @@ def pages(site: Path) -> list[str]:
                   if "search" not in path.parts)
 
 
-def pytest_seconds() -> float:
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=ROOT, check=True,
-                   capture_output=True)
-    return time.perf_counter() - started
-
-
 def score(value: float) -> str:
     return f"{value:g}"
 
 
-def table(results: dict, anchor: dict, builds: list[float], anchor_build_s: float, loads: list[float],
-          tests_s: float | None) -> str:
+def table(results: dict, anchor: dict, builds: list[float], anchor_build_s: float, loads: list[float]) -> str:
     chromium = subprocess.run([str(CHROMIUM), "--version"], capture_output=True, text=True).stdout.strip()
     lines = [
         f"Measured {datetime.date.today()} on {platform.machine()} with {os.cpu_count()} cores (load average "
@@ -223,17 +214,14 @@ def table(results: dict, anchor: dict, builds: list[float], anchor_build_s: floa
     lines += [
         "",
         f"`mkdocs build --strict`: {build_s:.1f} s, median of {len(builds)} ({min(builds):.1f}–{max(builds):.1f} s), "
-        f"target {build_verdict} (anchor: {anchor_build_s:.1f} s)."
-        + (f" `pytest`: {tests_s:.0f} s." if tests_s is not None else ""),
+        f"target {build_verdict} (anchor: {anchor_build_s:.1f} s).",
         TARGETS.sentence(),
     ]
     return "\n".join(lines)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pytest", action="store_true", help="also time the whole test suite")
-    arguments = parser.parse_args()
+    argparse.ArgumentParser(description=__doc__.split("\n")[0]).parse_args()
     install_tools()
     runs, anchor_runs, loads = {}, [], []
     with tempfile.TemporaryDirectory() as scratch:
@@ -256,9 +244,8 @@ def main():
                           flush=True)
     results = {page: summary(page_runs) for page, page_runs in runs.items()}
     anchor = summary(anchor_runs)
-    tests_s = pytest_seconds() if arguments.pytest else None
     readme = (ROOT / "README.md").read_text()
-    report = table(results, anchor, builds, anchor_build_s, loads, tests_s)
+    report = table(results, anchor, builds, anchor_build_s, loads)
     readme = re.sub(f"{START}.*?{END}", lambda _: f"{START}\n{report}\n{END}", readme, flags=re.S)
     (ROOT / "README.md").write_text(readme)
     print(report)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from chromium import CHROMIUM, launch
+from page_visits import visit_site
 from static_server import serve
 
 ROOT = Path(__file__).parent.parent
@@ -88,3 +89,9 @@ def artifacts():
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir()
     return folder
+
+
+@pytest.fixture(scope="session")
+def visits(sync_api, site_url, artifacts):
+    """Every page in every view (page_visits.py), loaded once for all the browser tests; screenshots saved."""
+    return visit_site(sync_api, site_url, artifacts)

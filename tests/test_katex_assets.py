@@ -9,39 +9,12 @@ import hashlib
 import io
 import re
 import unicodedata
-from pathlib import Path
 
 import pytest
 from fontTools.ttLib import TTFont
 
-from pages import load_hook, url_path
-
-ROOT = Path(__file__).parent.parent
-PAGES = sorted([*(ROOT / "docs").rglob("*.md"), *(ROOT / "docs").rglob("*.ipynb")])
-# Lighthouse's phone, and a large desktop: the narrowest first screen and the one that holds the most text.
-VIEWPORTS = {
-    "phone": dict(viewport={"width": 412, "height": 823}, is_mobile=True, has_touch=True),
-    "desktop": dict(viewport={"width": 1920, "height": 1080}),
-}
-# Full-page checks need everything laid out, as a reader who scrolls through the page gets it.
-RENDER_EVERYTHING = "* { content-visibility: visible !important; }"
-MARK_TEXT = """root => {
-    let count = 0;
-    for (const element of root.querySelectorAll(".katex-html, .katex-html *")) {
-        if ([...element.childNodes].some(node => node.nodeType === Node.TEXT_NODE)) {
-            element.setAttribute("data-font-check", count++);
-        }
-    }
-    return count;
-}"""
-TEXTS = """elements => elements.map(element =>
-    [...element.childNodes].filter(node => node.nodeType === Node.TEXT_NODE).map(node => node.data).join(""))"""
-
-
-def render_everything(page):
-    page.add_style_tag(content=RENDER_EVERYTHING)
-    page.evaluate("document.body.getBoundingClientRect()")  # lay out now, so that fonts start to load
-    page.evaluate("document.fonts.ready")
+from page_visits import PAGES, drawn_fonts
+from pages import load_hook
 
 
 @pytest.fixture(scope="module")
@@ -170,28 +143,18 @@ def served_glyphs(site):
     return {font.stem: set(TTFont(font).getBestCmap()) for font in (katex_folder(site) / "fonts").iterdir()}
 
 
-def font_problems(page, glyphs, root="document.body"):
-    """What Chromium drew a formula character with, where that is not a served KaTeX font holding it."""
-    marked = page.evaluate(f"() => ({MARK_TEXT})({root})")
-    texts = page.eval_on_selector_all("[data-font-check]", TEXTS)
-    assert len(texts) == marked
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("DOM.enable")
-    cdp.send("CSS.enable")
-    document = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
-    nodes = cdp.send("DOM.querySelectorAll", {"nodeId": document, "selector": "[data-font-check]"})["nodeIds"]
+def font_problems(drawn, glyphs) -> list[str]:
+    """Formula text that Chromium drew with something other than a served KaTeX font holding it."""
     problems = []
-    for node, text in zip(nodes, texts, strict=True):
-        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
-        names = [font["postScriptName"] for font in fonts]
-        foreign = [font for font in fonts if not font["isCustomFont"] or font["postScriptName"] not in glyphs]
-        drawn = set().union(*(glyphs.get(name, set()) for name in names))
-        missing = [ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf") and ord(ch) not in drawn]
-        if not fonts or foreign or missing:
+    for element in drawn:
+        names = [name for name, _ in element.fonts]
+        foreign = [name for name, served in element.fonts if not served or name not in glyphs]
+        covered = set().union(*(glyphs.get(name, set()) for name in names))
+        text = element.text
+        missing = [ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf") and ord(ch) not in covered]
+        if not element.fonts or foreign or missing:
             problems.append(f"{text!r}: drawn with {names or 'nothing'}, glyphs missing for {missing}")
-    cdp.detach()
-    page.evaluate("document.querySelectorAll('[data-font-check]').forEach(e => e.removeAttribute('data-font-check'))")
-    return marked, problems
+    return problems
 
 
 @pytest.fixture(scope="module")
@@ -200,14 +163,10 @@ def glyphs(build):
 
 
 @pytest.mark.parametrize("page_file", PAGES, ids=lambda page: page.name)
-def test_no_formula_falls_back_to_another_font(browser, site_url, glyphs, page_file):
-    page = browser.new_page()
-    page.goto(site_url + url_path(page_file), wait_until="networkidle")
-    render_everything(page)
-    checked, problems = font_problems(page, glyphs)
-    formulas = page.locator(".katex-html").count()
-    page.close()
-    assert checked >= formulas, "some formulas have no text to check: is the check looking at the right markup?"
+def test_no_formula_falls_back_to_another_font(visits, glyphs, page_file):
+    visit = visits[page_file, "light"]
+    assert len(visit.drawn) >= visit.formula_boxes, "some formulas have no text to check: is it the right markup?"
+    problems = font_problems(visit.drawn, glyphs)
     assert not problems, "\n".join(problems[:20])
 
 
@@ -224,49 +183,20 @@ def test_the_font_check_catches_a_cut_glyph_and_a_fallback(browser, site_url, gl
         [cut, "\u2603"],
     )
     page.evaluate("document.fonts.ready")
-    checked, problems = font_problems(page, glyphs, root="document.getElementById('canary')")
+    drawn = drawn_fonts(page, root="document.getElementById('canary')")
     page.close()
-    assert checked == 2
+    problems = font_problems(drawn, glyphs)
+    assert len(drawn) == 2
     assert len(problems) == 2 and repr(cut) in problems[0] and "'☃'" in problems[1], problems
 
 
-@pytest.mark.parametrize("viewport", VIEWPORTS)
-def test_first_screen_fonts_are_preloaded_and_nothing_else(browser, site_url, viewport):
-    context = browser.new_context(**VIEWPORTS[viewport])
-    for page_file in PAGES:
-        page = context.new_page()
-        page.goto(site_url + url_path(page_file), wait_until="load")
-        page.evaluate("document.fonts.ready")
-        preloaded = set(page.eval_on_selector_all(
-            'link[rel="preload"][as="font"]', "links => links.map(link => link.href.split('/').pop())"
-        ))
-        on_screen = fonts_of_formulas_within(page, screens=1)
-        assert on_screen <= preloaded, f"{page_file.name}: the first screen draws {on_screen - preloaded} unpreloaded"
-        if viewport == "desktop":  # the screen that holds the most text
-            render_everything(page)
-            near = fonts_of_formulas_within(page, screens=2)
-            assert preloaded <= near, f"{page_file.name}: {preloaded - near} preloaded, not drawn near the top"
-        page.close()
-    context.close()
-
-
-def fonts_of_formulas_within(page, screens):
-    """Files of the fonts that draw the formulas starting within the top `screens` screens of the page."""
-    page.evaluate(
-        """screens => document.querySelectorAll(".katex-html").forEach(formula => {
-            if (formula.getBoundingClientRect().top < screens * innerHeight) formula.classList.add("near-top") })""",
-        screens,
-    )
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("DOM.enable")
-    cdp.send("CSS.enable")
-    document = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
-    nodes = cdp.send("DOM.querySelectorAll", {"nodeId": document, "selector": ".near-top, .near-top *"})["nodeIds"]
-    fonts = {
-        f"{font['postScriptName']}.woff2"
-        for node in nodes
-        for font in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
-    }
-    cdp.detach()
-    page.evaluate("document.querySelectorAll('.near-top').forEach(e => e.classList.remove('near-top'))")
-    return fonts
+@pytest.mark.parametrize("view", ["light", "phone"], ids=["desktop", "phone"])
+@pytest.mark.parametrize("page_file", PAGES, ids=lambda page: page.name)
+def test_first_screen_fonts_are_preloaded_and_nothing_else(visits, page_file, view):
+    visit = visits[page_file, view]
+    missing = visit.first_screen_fonts - visit.preloaded_fonts
+    assert not missing, f"the first screen draws {missing}, not preloaded"
+    if view == "light":  # the desktop's screen holds the most text
+        near_top = set().union(*(drawn.files() for drawn in visit.drawn if drawn.formula_top < 2 * visit.height))
+        extra = visit.preloaded_fonts - near_top
+        assert not extra, f"{extra} preloaded, not drawn near the top"

@@ -12,26 +12,16 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
+from page_visits import LAZY, PAGES, RENDER_EVERYTHING, VIEWPORTS
 from pages import load_hook, url_path
 
-ROOT = Path(__file__).parent.parent
-PAGES = sorted([*(ROOT / "docs").rglob("*.md"), *(ROOT / "docs").rglob("*.ipynb")])
-# Lighthouse's phone, and a large desktop: the narrowest first screen and the one that holds the most text.
-VIEWPORTS = {
-    "phone": dict(viewport={"width": 412, "height": 823}, is_mobile=True, has_touch=True),
-    "desktop": dict(viewport={"width": 1920, "height": 1080}),
-}
 # Output blocks, and the notebook's outputs
 OUTPUT_BLOCK = (
     r'<div class="[^"]*highlight[^"]*"><span class="filename">Output</span>.*?</div>'
     r'|<div class="jp-RenderedText[^"]*"[^>]*>.*?</pre>'
 )
-RENDER_EVERYTHING = "* { content-visibility: visible !important; }"
 ACTIVE_TOC_LINK_IS = """href =>
     document.querySelector(".md-sidebar--secondary .md-nav__link--active")?.getAttribute("href") === href"""
-LAZY = """() => [...document.querySelectorAll("body *")]
-    .filter(element => getComputedStyle(element).contentVisibility === "auto" && !element.closest(".katex"))
-    .map(element => [element.tagName, element.getBoundingClientRect().top])"""
 SAMPLE = '''import torch
 
 x = torch.ones(3) * 2.0  # a comment
@@ -111,21 +101,15 @@ def test_output_blocks_are_not_searchable_and_code_is(build):
 # ---- In the browser ----
 
 
-@pytest.mark.parametrize("viewport", VIEWPORTS)
-def test_nothing_on_the_first_screen_is_laid_out_late(browser, site_url, viewport):
+@pytest.mark.parametrize("view", ["light", "phone"], ids=["desktop", "phone"])
+def test_nothing_on_the_first_screen_is_laid_out_late(visits, view):
     """A block laid out lazily on the first screen would appear a frame late and push what follows."""
-    context = browser.new_context(**VIEWPORTS[viewport])
     lazy_somewhere = 0
     for page_file in PAGES:
-        page = context.new_page()
-        page.goto(site_url + url_path(page_file), wait_until="load")
-        lazy = page.evaluate(LAZY)
-        height = page.evaluate("innerHeight")
-        lazy_somewhere += len(lazy)
-        on_screen = [(tag, top) for tag, top in lazy if top < height]
+        visit = visits[page_file, view]
+        lazy_somewhere += len(visit.lazy)
+        on_screen = [(tag, top) for tag, top in visit.lazy if top < visit.height]
         assert not on_screen, f"{page_file.name}: laid out lazily on the first screen: {on_screen}"
-        page.close()
-    context.close()
     assert lazy_somewhere > 0, "no block is laid out lazily on any page: are the rules in extra.css applied?"
 
 
