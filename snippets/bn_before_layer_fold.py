@@ -1,7 +1,7 @@
 """Eval-mode batch norm *before* a Linear or Conv2d folds into that layer too.
 
 BN(x) = s * x + BN(0) with the offset BN(0) = beta - s * mu_r, so
-Linear(BN(x)) = x (W diag(s))^T + (b + W BN(0)): the columns of W are scaled.
+Linear(BN(x)) = x (W diag(s))^T + (BN(0) W^T + b): the columns of W are scaled.
 A convolution folds the same way, except where zero padding reaches in.
 
 Run it: python snippets/bn_before_layer_fold.py
@@ -31,7 +31,7 @@ with torch.no_grad():
     bias = linear.bias + linear.weight @ offset
     x = torch.randn(8, 4, dtype=torch.float64)
     assert torch.allclose(linear(bn(x)), x @ weight.T + bias, rtol=0, atol=1e-12)
-print("Linear(BN(x)) = x (W diag(s))^T + (b + W BN(0)): checked to 1e-12")
+print("Linear(BN(x)) = x (W diag(s))^T + (BN(0) W^T + b): checked to 1e-12")
 
 bn = trained_batchnorm(torch.nn.BatchNorm2d(2).double(), (16, 2, 5, 5))
 with torch.no_grad():
