@@ -47,7 +47,8 @@ class Result:
 def warm_start(code: str, preload=(), root: Path = ROOT) -> str:
     """The opening of `code` that a warm server may run ahead for it, rewritten as code; "" if none is worth it.
 
-    The opening is the leading run of `os.environ[...] = "..."` settings and imports. It is worth running
+    The opening is the leading run of imports and of `os.environ[...] = "..."` settings made before any
+    package is imported (a setting after one could change what that import set up). It is worth running
     ahead when it imports an installed package that `preload` lacks; the standard library and the project's
     own modules (in snippets/) are left to the code itself. Code with the same settings and packages shares
     one server, whatever else it imports.
@@ -65,7 +66,7 @@ def warm_start(code: str, preload=(), root: Path = ROOT) -> str:
             names = [alias.name for alias in statement.names]
         elif isinstance(statement, ast.ImportFrom) and statement.level == 0:
             names = [statement.module]
-        elif is_environ_setting(statement):
+        elif is_environ_setting(statement) and not packages:  # after a package's import it may change its state
             settings.append(ast.unparse(statement))
             continue
         else:

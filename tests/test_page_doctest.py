@@ -131,6 +131,7 @@ def test_a_warm_start_is_as_fresh_as_a_cold_one(pytester):
      "import os\nos.environ['K'] = 'v'\nimport flax\nimport jax\nimport keras"),
     ("import math\nimport keras\nimport linearity\nimport jax", "import os\nimport keras"),  # project code: stop
     ("import jax\nos.environ[name] = 'v'\nimport keras", "import os\nimport jax"),  # not a constant setting
+    ("import jax\nos.environ['K'] = 'v'\nimport keras", "import os\nimport jax"),  # set after an import
     ("import jax\nfrom . import keras\n", "import os\nimport jax"),
     ("import jax(", ""),
 ])
