@@ -1,7 +1,7 @@
 """Convolutions, linear layers and eval-mode batch norms: one affine map.
 
 Read the map off the model: its offset is f(0) and column j of its matrix is
-f(e_j) - f(0). Then f(x) = A x + f(0) for every x. With layer norm in place of
+f(e_j) - f(0). Then f(x) = x A^T + f(0) for every x. With layer norm in place of
 batch norm the same recipe fails: layer norm divides each sample by that
 sample's own spread, in evaluation mode too.
 
@@ -12,7 +12,7 @@ import torch
 
 
 def as_affine_map(model, sample_shape):
-    """(A, c) with model(x) = x.flatten(1) @ A.T + c, read off the model."""
+    """(A, c) with model(X) = X.flatten(1) @ A.T + c, read off the model."""
     size = torch.Size(sample_shape).numel()
     with torch.no_grad():
         basis = torch.eye(size, dtype=torch.float64).reshape(size, *sample_shape)
@@ -33,7 +33,7 @@ torch.manual_seed(0)
 shape = (2, 5, 5)  # one sample: 2 channels of 5 x 5
 batch_norms = stack(torch.nn.BatchNorm2d, torch.nn.BatchNorm1d)
 layer_norms = stack(lambda c: torch.nn.LayerNorm([c, 3, 3]), torch.nn.LayerNorm)
-x = torch.randn(6, *shape, dtype=torch.float64)
+X = torch.randn(6, *shape, dtype=torch.float64)
 for name, model in [("batch norm", batch_norms), ("layer norm", layer_norms)]:
     with torch.no_grad():
         for _ in range(3):  # training steps: running statistics move
@@ -41,10 +41,10 @@ for name, model in [("batch norm", batch_norms), ("layer norm", layer_norms)]:
     model.eval()
     A, c = as_affine_map(model, shape)
     with torch.no_grad():
-        gap = (model(x) - (x.flatten(1) @ A.T + c)).abs().max().item()
+        gap = (model(X) - (X.flatten(1) @ A.T + c)).abs().max().item()
     if name == "batch norm":
         assert gap < 1e-10
-        print(f"{name}: f(x) = A x + f(0) to 1e-10, A of shape {tuple(A.shape)}")
+        print(f"{name}: f(x) = x A^T + f(0) to 1e-10, A of shape {tuple(A.shape)}")
     else:
         assert gap > 0.1
-        print(f"{name}: f(x) and A x + f(0) differ by up to {gap:.1f}")
+        print(f"{name}: f(x) and x A^T + f(0) differ by up to {gap:.1f}")

@@ -23,8 +23,8 @@ with torch.no_grad():
     fused = fuse_conv_bn_eval(conv, bn)  # PyTorch's own folding
     assert torch.allclose(fused.weight, folded_weight, rtol=1e-6, atol=1e-7)
     assert torch.allclose(fused.bias, folded_bias, rtol=1e-6, atol=1e-7)
-    x = torch.randn(4, 2, 6, 6)
-    error = (fused(x) - model(x)).abs().max() / model(x).abs().max()
+    X = torch.randn(4, 2, 6, 6)
+    error = (fused(X) - model(X)).abs().max() / model(X).abs().max()
     assert error < 1e-6
 print("fuse_conv_bn_eval: W' = diag(s) W and b' = s (b - mu_r) + beta")
 print("fused conv vs conv + batch norm: relative difference below 1e-6")

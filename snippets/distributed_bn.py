@@ -2,9 +2,10 @@
 
 Two replicas on this machine (torch.distributed, gloo backend, CPU, 127.0.0.1)
 each get half of one global batch of 8 samples. The checks:
-- under DistributedDataParallel each replica normalizes with its own half;
-- DDP does not average running statistics: each forward starts from rank 0's;
-- SyncBatchNorm refuses CPU tensors in training mode;
+- under DistributedDataParallel each replica normalizes with its own half,
+  and DDP averages the gradients;
+- without a process group SyncBatchNorm runs as a plain batch norm; with one,
+  on CPU, DDP refuses to wrap it and its training forward pass raises;
 - the computation it stands for, statistics of the whole global batch, done
   with all_reduce, equals batch norm over the concatenated batch.
 
@@ -12,7 +13,6 @@ Run it: python snippets/distributed_bn.py
 """
 
 import datetime
-import inspect
 import os
 import socket
 import traceback
@@ -44,6 +44,25 @@ def global_statistics(local):
     return mean, squares / count, count
 
 
+def error(call):
+    """What call() raises, as 'ValueError: message', or 'ran'."""
+    try:
+        call()
+    except ValueError as raised:
+        return f"ValueError: {raised}"
+    return "ran"
+
+
+def without_process_group():
+    """SyncBatchNorm before torch.distributed is initialised (in the parent)."""
+    assert not dist.is_initialized()
+    X = global_batch()
+    sync = torch.nn.SyncBatchNorm(3).double()  # training mode
+    plain = torch.nn.BatchNorm1d(3).double()
+    same = torch.equal(sync(X), plain(X))  # sync(X) ran: no error
+    return same and torch.equal(sync.running_var, plain.running_var)
+
+
 def checks(rank):
     X = global_batch()
     local = X.chunk(WORLD)[rank]
@@ -62,23 +81,17 @@ def checks(rank):
     found["ddp: gradients averaged"] = not torch.equal(
         grads[0], grads[1]
     ) and torch.allclose(ddp.module.weight.grad, sum(grads) / WORLD)
-    means = [torch.empty(3, dtype=X.dtype) for _ in range(WORLD)]
-    dist.all_gather(means, ddp.module.running_mean)
-    found["ddp: running means differ"] = not torch.equal(means[0], means[1])
-    with torch.no_grad():
-        ddp.eval()(local)  # DDP broadcasts rank 0's buffers first
-    found["ddp: rank 0's running mean"] = torch.equal(
-        ddp.module.running_mean, means[0]
+
+    nn = torch.nn
+    converted = nn.SyncBatchNorm.convert_sync_batchnorm(
+        nn.Sequential(nn.BatchNorm1d(3), nn.BatchNorm2d(3), nn.BatchNorm3d(3))
     )
-    sync = torch.nn.SyncBatchNorm.convert_sync_batchnorm(
-        torch.nn.Sequential(torch.nn.BatchNorm1d(3))
-    ).double()
-    found["sync: converted to"] = type(sync[0]).__name__
-    try:
-        sync(local)
-        found["sync: training forward on CPU"] = "ran"
-    except ValueError as error:
-        found["sync: training forward on CPU"] = f"ValueError: {error}"
+    found["sync: BatchNorm1d/2d/3d converted to"] = ", ".join(
+        sorted({type(layer).__name__ for layer in converted})
+    )
+    sync = converted[:1].double()  # the converted BatchNorm1d(3)
+    found["sync: DDP on CPU"] = error(lambda: DistributedDataParallel(sync))
+    found["sync: training forward on CPU"] = error(lambda: sync(local))
     with torch.no_grad():  # evaluation mode: running statistics, no collective
         plain = torch.nn.BatchNorm1d(3).double().eval()
         found["sync: eval forward = batch norm"] = torch.equal(
@@ -100,7 +113,7 @@ def checks(rank):
     return found
 
 
-def worker(rank, port, results):
+def worker(rank, port, results, task):
     os.environ["GLOO_SOCKET_IFNAME"] = "lo"  # talk over loopback only
     try:
         dist.init_process_group(
@@ -110,7 +123,7 @@ def worker(rank, port, results):
             world_size=WORLD,
             timeout=datetime.timedelta(seconds=TIMEOUT),
         )
-        results.put((rank, checks(rank)))
+        results.put((rank, task(rank)))
     except Exception:  # noqa: BLE001 - the parent reports it
         results.put((rank, traceback.format_exc()))
     finally:
@@ -124,15 +137,15 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def run_replicas():
-    """Start WORLD processes, collect what each found, never wait forever."""
+def run_replicas(task):
+    """Run task(rank) in WORLD processes; what each returned, by rank."""
     import torch._dynamo  # noqa: F401 - DDP imports it: once here, not once per child
 
     context = mp.get_context("fork")  # children inherit torch: fast to start
     results = context.Queue()
     port = free_port()
     processes = [
-        context.Process(target=worker, args=(rank, port, results))
+        context.Process(target=worker, args=(rank, port, results, task))
         for rank in range(WORLD)
     ]
     for process in processes:
@@ -151,23 +164,27 @@ def run_replicas():
 
 
 if __name__ == "__main__":
-    # What the page quotes from this torch's own documentation and signature:
+    # What the page quotes from this torch's own documentation:
     documented = " ".join(torch.nn.SyncBatchNorm.__doc__.split())
     assert "only supports :class:`~torch.nn.DistributedDataParallel`" in documented
     assert "(DDP) with single GPU per process" in documented
-    options = inspect.signature(DistributedDataParallel).parameters
-    assert "forward_sync_buffers" in options  # torch 2.13's new broadcast_buffers
-    found = run_replicas()
+    found = run_replicas(checks)  # before this process runs torch ops
     assert found[0] == found[1], "the replicas disagree"
     for check, result in found[0].items():
         print(f"{check + ':':40} {result}")
+    alone = without_process_group()
+    print(f"{'sync, no process group = batch norm:':40} {alone}")
+    assert alone
     assert found[0]["ddp: local statistics"]
     assert not found[0]["ddp: global statistics"]
     assert found[0]["ddp: gradients averaged"]
-    assert found[0]["ddp: running means differ"]
-    assert found[0]["ddp: rank 0's running mean"]
-    assert found[0]["sync: converted to"] == "SyncBatchNorm"
-    assert found[0]["sync: training forward on CPU"].startswith("ValueError")
+    assert found[0]["sync: BatchNorm1d/2d/3d converted to"] == "SyncBatchNorm"
+    assert found[0]["sync: DDP on CPU"] == (
+        "ValueError: SyncBatchNorm layers only work with GPU modules"
+    )
+    assert found[0]["sync: training forward on CPU"].startswith(
+        "ValueError: SyncBatchNorm expected input tensor to be on GPU"
+    )
     assert found[0]["sync: eval forward = batch norm"]
     assert found[0]["all_reduce: equals batch norm of all 8"]
     assert found[0]["all_reduce: same running statistics"]

@@ -3,6 +3,7 @@
 Run it: python snippets/flax_conventions.py
 """
 
+import inspect
 import os
 
 os.environ["JAX_PLATFORMS"] = "cpu"  # else jax[cpu] warns on a machine with a GPU
@@ -65,11 +66,26 @@ def loss(layer):
     return jnp.sum(layer(X) * jnp.arange(3.0))
 
 
-grads = nnx.grad(loss)(bn)  # with respect to the nnx.Param variables
+grads = nnx.grad(loss)(bn)  # by default with respect to the nnx.Param variables
 assert set(grads.keys()) == {"scale", "bias"}  # the statistics are nnx.BatchStat
 assert jnp.abs(grads["scale"][...]).max() > 0
-print("statistics are BatchStat, not Param: gradients reach gamma, beta only")
-print("frozen: eval() for the statistics; gamma, beta still get gradients")
+print("nnx.grad's default filter, nnx.Param: gradients reach gamma, beta only")
+stats = nnx.DiffState(0, nnx.BatchStat)  # a filter that names the statistics
+grads = nnx.grad(loss, argnums=stats)(bn)
+assert set(grads.keys()) == {"mean", "var"}
+assert jnp.abs(grads["mean"][...]).max() > 0
+print("a filter naming nnx.BatchStat: gradients reach the statistics too")
+
+# No constructor flag freezes the layer: its flags choose the mode and the parts.
+parameters = inspect.signature(nnx.BatchNorm.__init__).parameters
+flags = [name for name, p in parameters.items() if isinstance(p.default, bool)]
+assert flags == [
+    "use_running_average",
+    "use_bias",
+    "use_scale",
+    "use_fast_variance",
+]
+print("frozen: no flag; eval() for the statistics, gamma, beta still get gradients")
 
 # A new Linear starts its bias at 0, so a new Linear + BN in eval() has b' = 0.
 linear = nnx.Linear(3, 1, rngs=nnx.Rngs(0))

@@ -1,4 +1,4 @@
-"""Flax NNX: batch norm in training mode is nonlinear, BN(X + X) != BN(X) + BN(X).
+"""Flax: training-mode batch norm is nonlinear: BN_B(X + X) != BN_B(X) + BN_B(X).
 
 Run it: python snippets/flax_training_counterexample.py
 """
@@ -20,10 +20,10 @@ def bn(batch):
 
 
 def show(label, values):
-    print(f"{label:14}", [round(value, 4) for value in values.flatten().tolist()])
+    print(f"{label:18}", [round(value, 4) for value in values.flatten().tolist()])
 
 
-show("BN(X)", bn(X))
-show("BN(X + X)", bn(X + X))
-show("BN(X) + BN(X)", bn(X) + bn(X))
+show("BN_B(X)", bn(X))
+show("BN_B(X + X)", bn(X + X))
+show("BN_B(X) + BN_B(X)", bn(X) + bn(X))
 assert not np.allclose(bn(X + X), bn(X) + bn(X), atol=0.5)

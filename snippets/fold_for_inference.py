@@ -1,13 +1,19 @@
 """Fold every batch norm of a model into the convolution or linear layer before it.
 
 fold_batchnorms(model) returns a folded copy, built with PyTorch's
-torch.nn.utils.fusion.fuse_conv_bn_eval and fuse_linear_bn_eval. It checks
-their preconditions first and says what to do when one fails.
+torch.nn.utils.fusion.fuse_conv_bn_eval and fuse_linear_bn_eval. A batch norm
+is folded when it comes right after one of the layers in FUSERS, or after a
+subclass of one that keeps its forward, in a Sequential that keeps
+Sequential's forward; the layer becomes the fused layer and the batch norm
+an Identity. Every other batch norm stays. The preconditions are checked
+first, and a failure says what to do.
 
 Run it: python snippets/fold_for_inference.py
 """
 
 import copy
+from functools import partial
+from itertools import pairwise
 
 import torch
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
@@ -16,42 +22,65 @@ NORMS = (
     torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d,
     torch.nn.SyncBatchNorm,  # in evaluation mode a plain batch norm
 )
-FUSERS = {
+TRANSPOSED = partial(fuse_conv_bn_eval, transpose=True)
+FUSERS = {  # a layer class: PyTorch's fold of it and the batch norm after it
+    torch.nn.Linear: fuse_linear_bn_eval,
     torch.nn.Conv1d: fuse_conv_bn_eval,
     torch.nn.Conv2d: fuse_conv_bn_eval,
     torch.nn.Conv3d: fuse_conv_bn_eval,
-    torch.nn.Linear: fuse_linear_bn_eval,
+    torch.nn.ConvTranspose1d: TRANSPOSED,
+    torch.nn.ConvTranspose2d: TRANSPOSED,
+    torch.nn.ConvTranspose3d: TRANSPOSED,
 }
 PAGE = "see the page 'Deployment: folding batch norm for inference'"
 
 
 def fold_batchnorms(model):
-    """A copy of model with each (Conv or Linear, BatchNorm) pair in a
-    Sequential replaced by one layer. Only valid in evaluation mode."""
+    """A copy of model with each (layer, batch norm) pair folded into one
+    layer. Only valid in evaluation mode."""
     if model.training:
         raise ValueError(f"call model.eval() before folding: {PAGE}")
-    return fold_children(copy.deepcopy(model))
+    model = copy.deepcopy(model)
+    fold_children(model)
+    return model
+
+
+def keeps_forward(module, base):
+    """module is a base, or a subclass computing with base's forward."""
+    return all(
+        getattr(type(module), name, None) is getattr(base, name, None)
+        for name in ("forward", "_conv_forward")
+    )
+
+
+def fuser(layer):
+    """PyTorch's fold for layer, or None where there is none."""
+    for base, fuse in FUSERS.items():
+        if isinstance(layer, base):
+            return fuse if keeps_forward(layer, base) else None
+    return None
 
 
 def fold_children(module):
-    """module with every Sequential inside it folded, each as a new Sequential."""
-    if not isinstance(module, torch.nn.Sequential):
-        for name, child in module.named_children():
-            setattr(module, name, fold_children(child))
-        return module
-    layers = [fold_children(child) for child in module]
-    for i in range(len(layers) - 1, 0, -1):  # from the end: indices stay valid
-        layer, bn = layers[i - 1], layers[i]
-        fuse = FUSERS.get(type(layer))
+    """Fold, in place, the pairs in every Sequential inside module."""
+    for child in module.children():
+        fold_children(child)
+    if not keeps_forward(module, torch.nn.Sequential):
+        return  # not a Sequential, or one with a forward of its own
+    names = [name for name, _ in module.named_children()]
+    for first, second in pairwise(names):
+        layer, bn = getattr(module, first), getattr(module, second)
+        fuse = fuser(layer)
         if isinstance(bn, NORMS) and fuse:
-            layers[i - 1 : i + 1] = [fuse(layer, checked(bn, layer))]
-    return torch.nn.Sequential(*layers)
+            setattr(module, first, fuse(layer, checked(bn, layer)))
+            setattr(module, second, torch.nn.Identity())
 
 
 def checked(bn, layer):
     """bn, or an equivalent with gamma = 1 and beta = 0 where it has none."""
     out = getattr(layer, "out_channels", getattr(layer, "out_features", None))
-    if bn.num_features != out:
+    one = isinstance(layer, torch.nn.Linear) and bn.num_features == 1
+    if bn.num_features != out and not one:  # fuse_linear_bn_eval takes 1
         raise ValueError(
             f"{type(bn).__name__}({bn.num_features}) cannot follow a layer with "
             f"{out} outputs: the feature sizes must match ({PAGE})"
@@ -60,6 +89,11 @@ def checked(bn, layer):
         raise ValueError(
             "a batch norm with track_running_stats=False normalizes with batch "
             f"statistics in eval mode too: it is not a fixed map to fold ({PAGE})"
+        )
+    if getattr(layer, "transposed", False) and layer.groups != 1:
+        raise ValueError(
+            "fuse_conv_bn_eval folds a transposed convolution only with "
+            f"groups=1, not {layer.groups}: fold this pair by hand ({PAGE})"
         )
     if bn.affine:
         return bn
@@ -83,6 +117,7 @@ if __name__ == "__main__":
     with torch.no_grad():
         assert torch.allclose(folded(x), model(x), rtol=1e-5, atol=1e-5)
     assert not any(isinstance(m, NORMS) for m in folded.modules())
-    print(f"{len(model)} layers folded into {len(folded)}; same outputs to 1e-5")
+    print("2 batch norms folded away; same outputs to 1e-5")
     synced = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.SyncBatchNorm(2))
-    assert len(fold_batchnorms(synced.eval())) == 1  # SyncBatchNorm folds too
+    synced = fold_batchnorms(synced.eval())  # SyncBatchNorm folds too
+    assert not any(isinstance(m, NORMS) for m in synced.modules())

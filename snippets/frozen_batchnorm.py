@@ -3,8 +3,8 @@
 1. Keep the BatchNorm modules and put them back in eval mode after every
    model.train(), with their parameters excluded from training.
 2. Replace each BatchNorm by a fixed affine map x * scale + shift, computed
-   from its running statistics and parameters, kept as buffers: what
-   torchvision's FrozenBatchNorm2d computes, for any input (N, C, ...).
+   from its running statistics, parameters and epsilon, kept as buffers,
+   for any input (n, C, ...).
 
 Run it: python snippets/frozen_batchnorm.py
 """
@@ -29,10 +29,12 @@ def freeze_batchnorm(model):
 
 class FixedAffineBatchNorm(torch.nn.Module):
     """Eval-mode batch norm as a fixed map x * scale + shift, per channel.
-    Buffers, not parameters: optimizers and train() cannot change it."""
+    Buffers, not parameters: optimizers and train() cannot change it.
+    eps: the epsilon the statistics were trained with, by default bn.eps."""
 
-    def __init__(self, bn):
+    def __init__(self, bn, eps=None):
         super().__init__()
+        eps = bn.eps if eps is None else eps
         if bn.running_mean is None:
             raise ValueError(
                 "this batch norm has no running statistics "
@@ -43,7 +45,7 @@ class FixedAffineBatchNorm(torch.nn.Module):
         with torch.no_grad():
             gamma = bn.weight if bn.affine else torch.ones_like(bn.running_var)
             beta = bn.bias if bn.affine else torch.zeros_like(bn.running_mean)
-            scale = gamma / torch.sqrt(bn.running_var + bn.eps)  # s
+            scale = gamma / torch.sqrt(bn.running_var + eps)  # s
             shift = beta - scale * bn.running_mean  # the offset BN(0)
         self.register_buffer("scale", scale.detach().clone())
         self.register_buffer("shift", shift.detach().clone())
@@ -71,9 +73,12 @@ if __name__ == "__main__":
     with torch.no_grad():
         bn.weight.uniform_(0.5, 2.0)
         bn.bias.uniform_(-1.0, 1.0)
-    fixed = FixedAffineBatchNorm(bn).train()  # train() changes nothing in it
+    fixed = FixedAffineBatchNorm(bn)
     x = torch.randn(4, 3, 4, 4)
     with torch.no_grad():
-        assert torch.allclose(fixed(x), bn.eval()(x), rtol=1e-6, atol=1e-6)
+        expected = bn.eval()(x)
+        for mode in (True, False):  # its mode changes nothing in it
+            out = fixed.train(mode)(x)
+            assert torch.allclose(out, expected, rtol=1e-6, atol=1e-6)
     assert list(fixed.parameters()) == []
     print("FixedAffineBatchNorm equals the batch norm in eval mode, in any mode")

@@ -5,18 +5,18 @@
     measure(model, torch.randn(8, 3))   # the defects, and a counterexample
 
 `f` maps a batch to a tensor: a torch module or any callable. The first
-dimension of `example` is the batch: (N, C), (N, C, L), (N, C, H, W) all work.
+dimension of `example` is the batch: (n, d), (n, C, L), (n, C, h, w) all work.
 
 What a verdict means. The checker tries to disprove linearity. It compares
-f(a u + c v) with a f(u) + c f(v) on batches u, v like `example` (u is
-`example` itself, v random), both multiplied by 13 scales from 2**-30 to 2**30
+f(a X + c Y) with a f(X) + c f(Y) on batches X, Y like `example` (X is
+`example` itself, Y random), both multiplied by 13 scales from 2**-30 to 2**30
 (about 1e-9 to 1e9), from 1 outwards, and f(0) with 0. It stops at the first
 scale where an affine combination fails.
 - "nonlinear": an affine combination (a + c = 1) failed;
 - "affine": every affine combination held, but a linear one or f(0) = 0 failed;
 - "linear": no counterexample was found at the scales and precision probed.
   That is evidence, not a proof.
-measure(f, example).counterexample holds the u, v, a and c behind a "nonlinear"
+measure(f, example).counterexample holds the X, Y, a and c behind a "nonlinear"
 or "affine" verdict; its .replay(f) computes the defect again.
 
 Precision. f runs once as it is, to learn the precision of its computation: the
@@ -28,9 +28,11 @@ float64, they run it as it is, with a wider tolerance). Each output element is
 judged against the size of the terms combined in it, measured by rerunning f
 with every operand and intermediate result multiplied by 1 + 2**-20 N(0, 1).
 A defect counts when it exceeds that size times TOLERANCE epsilons of the
-computation's precision plus GROWTH epsilons of the probes' precision. Scales
-where f overflows, underflows or returns nan in its own precision are skipped
-and listed in measure(f, example).skipped.
+computation's precision plus GROWTH epsilons of the probes' precision. A scale
+is skipped, and listed in measure(f, example).skipped, where f's input, an
+intermediate result or its output overflows or underflows in f's own precision,
+or the output holds nan. A nan that f makes and then masks (torch.nan_to_num,
+torch.where) is not seen: the scale is judged on f's output as it is.
 
 f is left as it was. A module is checked on deep copies: its parameters,
 buffers, attributes, train/eval modes and autograd version counters stay as they
@@ -52,38 +54,38 @@ SCALES = tuple(2.0**k for k in range(-30, 31, 5))  # 2**5 = 32 apart
 TOLERANCE = 16  # epsilons of the computation's precision; see the checker page
 GROWTH = 128  # epsilons of the probes' own precision: rounding in long sums
 DRAWS = 2  # perturbed reruns per batch, to measure the size of its terms
-# f(a u + c v) = a f(u) + c f(v) for each (a, c), and f(0) = 0: linear.
+# f(a X + c Y) = a f(X) + c f(Y) for each (a, c), and f(0) = 0: linear.
 LINEAR = {
     "additivity": (1, 1),
     "homogeneity": (-2, 0),
     "linear_combination": (0.5, 0.3),
 }
-# a + c = 1; the last one, with v = 0, reaches the next scale: affine.
+# a + c = 1; the last one, with Y = 0, reaches the next scale: affine.
 AFFINE = [(0.5, 0.5), (2, -1), (32, -31)]
 KINDS = [*LINEAR, "affine_combination", "at_zero"]
 
 
 @dataclass(frozen=True)
 class Counterexample:
-    """f(a u + c v) - a f(u) - c f(v) is more than rounding explains."""
+    """f(a X + c Y) - a f(X) - c f(Y) is more than rounding explains."""
 
     kind: str  # the test that failed: "additivity", ..., "at_zero"
-    scale: float  # u is this multiple of example (0 for f(0))
+    scale: float  # X is this multiple of example (0 for f(0))
     a: float
-    u: torch.Tensor
+    X: torch.Tensor  # a batch
     c: float
-    v: torch.Tensor
-    residual: torch.Tensor  # f(a u + c v) - a f(u) - c f(v), as found
+    Y: torch.Tensor  # a batch
+    residual: torch.Tensor  # f(a X + c Y) - a f(X) - c f(Y), as found
     allowed: torch.Tensor  # for each output element, what rounding explains
     dtype: torch.dtype | None  # f's operations ran in it (None: as f says)
 
     def replay(self, f) -> torch.Tensor:
         """The residual again, computed as the checker did, on a copy of f."""
-        with torch.random.fork_rng(devices=cuda_devices(self.u)), torch.no_grad():
-            f, a, u, c, v = private_copy(f), self.a, self.u, self.c, self.v
-            batches = [a * u + c * v, u, v]
-            f_w, f_u, f_v = (evaluate(f, x, Watch(self.dtype)) for x in batches)
-            return f_w - a * f_u - c * f_v
+        with torch.random.fork_rng(devices=cuda_devices(self.X)), torch.no_grad():
+            f, a, X, c, Y = private_copy(f), self.a, self.X, self.c, self.Y
+            batches = [a * X + c * Y, X, Y]
+            outputs = [evaluate(f, batch, Watch(self.dtype)) for batch in batches]
+            return outputs[0] - a * outputs[1] - c * outputs[2]
 
 
 @dataclass(frozen=True)
@@ -91,9 +93,9 @@ class Measurement:
     """The largest defects found, each relative to the size of its terms."""
 
     verdict: str
-    additivity: float  # f(u + v) vs f(u) + f(v)
-    homogeneity: float  # f(-2 u) vs -2 f(u)
-    linear_combination: float  # f(0.5 u + 0.3 v) vs 0.5 f(u) + 0.3 f(v)
+    additivity: float  # f(X + Y) vs f(X) + f(Y)
+    homogeneity: float  # f(-2 X) vs -2 f(X)
+    linear_combination: float  # f(0.5 X + 0.3 Y) vs 0.5 f(X) + 0.3 f(Y)
     affine_combination: float  # the same with a + c = 1
     at_zero: float  # f(0), which is 0 for a linear map
     tolerance: float  # defects up to this count as rounding
@@ -117,13 +119,13 @@ def measure(f, example: torch.Tensor, seed: int = 0, scales=SCALES) -> Measureme
         run = Runner(f, example, seed)
         randoms = torch.Generator().manual_seed(seed)
         zero = run.point(torch.zeros_like(example), strict=False)
-        # f(0 u + 0 v) - 0 f(u) - 0 f(v) is f(0), judged against its own terms
+        # f(0 X + 0 Y) - 0 f(X) - 0 f(Y) is f(0), judged against its own terms
         found = [run.test("at_zero", 0.0, 0, zero, 0, zero, zero.output, zero.size)]
         probed, skipped = [], {}
         for scale in sorted(scales, key=lambda scale: abs(math.log2(scale))):
-            u, v = scale * example, scale * random_like(example, randoms)
+            X, Y = scale * example, scale * random_like(example, randoms)
             try:
-                tests = run.tests(scale, run.point(u), run.point(v), zero)
+                tests = run.tests(scale, run.point(X), run.point(Y), zero)
             except Skip as trouble:
                 skipped[scale] = str(trouble)
                 continue
@@ -270,12 +272,12 @@ class Runner:
             size = torch.maximum(size, size.median(dim=0).values)
         return Point(batch, output, size)
 
-    def tests(self, scale, u, v, zero):
-        """Every test at one scale."""
-        tests = [(kind, a, u, c, v) for kind, (a, c) in LINEAR.items()]
-        tests += [("affine_combination", a, u, c, v) for a, c in AFFINE[:-1]]
+    def tests(self, scale, X, Y, zero):
+        """Every test at one scale, on the points of batches X and Y."""
+        tests = [(kind, a, X, c, Y) for kind, (a, c) in LINEAR.items()]
+        tests += [("affine_combination", a, X, c, Y) for a, c in AFFINE[:-1]]
         a, c = AFFINE[-1]
-        tests += [("affine_combination", a, u, c, zero)]
+        tests += [("affine_combination", a, X, c, zero)]
         combined = [a * p.batch + c * q.batch for _, a, p, c, q in tests]
         outputs = [self.output(batch) for batch in combined]
         return [
@@ -494,7 +496,7 @@ def check_output(output, shape=None):
         raise TypeError(
             f"f must return one tensor; it returned {type(output).__name__}. "
             "Check one output at a time: put f in a small torch.nn.Module whose "
-            "forward returns that tensor, e.g. return self.model(x)[0]"
+            "forward returns that tensor, e.g. return self.model(X)[0]"
         )
     if output.is_complex():
         raise TypeError(

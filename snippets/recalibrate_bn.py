@@ -60,8 +60,6 @@ mean_of_vars = torch.stack([a.var(dim=0) for a in activations]).mean(dim=0)
 bn = fixed[1]
 assert torch.allclose(bn.running_mean, mean_of_means, rtol=0, atol=1e-12)
 assert torch.allclose(bn.running_var, mean_of_vars, rtol=0, atol=1e-12)
-all_data = torch.cat(activations).var(dim=0)  # the variance of all the data
-assert not torch.allclose(bn.running_var, all_data, rtol=1e-3)  # not the same
 assert not fixed.training and bn.momentum == 0.1  # put back as they were
 recalibrated = (eval_output_mean(fixed) - beta).abs().max().item()
 assert recalibrated < 1e-12

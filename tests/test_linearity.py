@@ -258,8 +258,8 @@ def test_nonlinear_with_a_counterexample(f, x):
     # By hand, without the checker's code: the same combination, in float64.
     g = copy.deepcopy(f).double() if isinstance(f, torch.nn.Module) else f
     with torch.no_grad():
-        u, v = found.u.double(), found.v.double()
-        by_hand = g(found.a * u + found.c * v) - found.a * g(u) - found.c * g(v)
+        X, Y = found.X.double(), found.Y.double()
+        by_hand = g(found.a * X + found.c * Y) - found.a * g(X) - found.c * g(Y)
     assert (by_hand.abs() > found.allowed).any()
 
 

@@ -1,0 +1,124 @@
+"""When DistributedDataParallel broadcasts batch norm's running statistics.
+
+Two replicas (started by distributed_bn.py, which must sit next to this file)
+train a BatchNorm1d on different halves of one batch; each replica's running
+mean starts at its rank, 0 or 1. A forward pre-hook records the running mean
+the layer starts from in each pass, and the replicas compare theirs. Every
+pass is in training mode:
+- grad: forward and backward;
+- no_grad: forward under torch.no_grad();
+- no_sync: forward and backward inside ddp.no_sync().
+
+Run it: python snippets/ddp_buffer_sync.py
+"""
+
+import inspect
+import warnings
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+from distributed_bn import WORLD, global_batch, run_replicas
+
+GRAD = ["grad", "grad", "grad"]
+CASES = {  # the passes, and keyword arguments of DistributedDataParallel
+    "grad, grad, grad": (GRAD, {}),
+    "grad, no_grad, no_grad": (["grad", "no_grad", "no_grad"], {}),
+    "no_sync, grad, no_sync": (["no_sync", "grad", "no_sync"], {}),
+    "forward_sync_buffers=False": (GRAD, {"forward_sync_buffers": False}),
+    "broadcast_buffers=False": (GRAD, {"broadcast_buffers": False}),
+}
+
+
+def gathered(tensor):
+    """Every replica's copy of tensor, by rank."""
+    copies = [torch.empty_like(tensor) for _ in range(WORLD)]
+    dist.all_gather(copies, tensor)
+    return copies
+
+
+def agree(tensor):
+    first, *others = gathered(tensor)
+    return all(torch.equal(first, other) for other in others)
+
+
+def run(rank, kinds, options):
+    local = global_batch().chunk(WORLD)[rank]
+    bn = torch.nn.BatchNorm1d(3).double()
+    bn.running_mean.fill_(rank)  # the replicas start apart
+    starts = []  # the running mean each pass starts from, after any broadcast
+    bn.register_forward_pre_hook(
+        lambda module, args: starts.append(module.running_mean.clone())
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ddp = DistributedDataParallel(bn, **options)
+    agreed = [agree(bn.running_mean)]  # after construction
+    apart = []  # after each pass: do the replicas differ?
+    for kind in kinds:
+        if kind == "no_grad":
+            with torch.no_grad():
+                ddp(local)
+        elif kind == "no_sync":
+            with ddp.no_sync():  # gradients accumulate, not all_reduced
+                ddp(local).pow(2).mean().backward()
+        else:
+            ddp(local).pow(2).mean().backward()
+        agreed.append(agree(starts[-1]))
+        apart.append(not agree(bn.running_mean))
+    ours = torch.nn.BatchNorm1d(3).double()  # rank 0's half alone, same passes
+    for _ in kinds:
+        ours(global_batch().chunk(WORLD)[0])
+    own = torch.equal(gathered(bn.running_mean)[0], ours.running_mean)
+    warned = [f"{w.category.__name__}: {w.message}" for w in caught]
+    return agreed, all(apart), own, warned
+
+
+def checks(rank):
+    return {case: run(rank, *CASES[case]) for case in CASES}
+
+
+if __name__ == "__main__":
+    found = run_replicas(checks)
+    assert found[0] == found[1], "the replicas disagree"
+    agreed = {case: result[0] for case, result in found[0].items()}
+    print(f"{'running means agree:':27} {'built':6} pass 1 pass 2 pass 3")
+    for case, row in agreed.items():
+        print(f"{case:27}", " ".join(f"{value!s:6}" for value in row).rstrip())
+    apart = all(result[1] for result in found[0].values())
+    own = all(result[2] for result in found[0].values())
+    warned = {case: result[3] for case, result in found[0].items() if result[3]}
+    print("running means differ after every pass:", apart)
+    print("rank 0's running mean = its own half's:", own)
+    (warning,) = warned.pop("broadcast_buffers=False")
+    print("broadcast_buffers=False warns:", warning.split(". ")[0])
+    assert list(agreed.values()) == [
+        [True, True, True, True],
+        [True, True, True, False],
+        [True, True, False, True],
+        [True, True, False, False],
+        [False, False, False, False],
+    ]
+    assert apart and own
+    assert not warned  # no other case warned
+    assert warning.startswith("FutureWarning: `broadcast_buffers` is deprecated.")
+    assert "Use `forward_sync_buffers` instead." in warning
+    assert "`forward_sync_buffers=False` still syncs buffers at init" in warning
+    documented = DistributedDataParallel.__doc__
+    assert "deprecated:: 2.13" in documented
+    assert "Use ``forward_sync_buffers`` instead." in documented
+    example = DistributedDataParallel.no_sync.__doc__  # accumulation, then:
+    assert "ddp(another_input).backward()  # synchronize grads" in example
+    # The flag behind the table, in this torch's source: a pass leaves it set
+    # only with gradients enabled outside no_sync(), which clears the other.
+    after = inspect.getsource(DistributedDataParallel._post_forward)
+    cleared = "if torch.is_grad_enabled() and self.require_backward_grad_sync:"
+    assert cleared in after
+    assert "self.require_forward_param_sync = False" in after
+    no_sync = inspect.getsource(DistributedDataParallel.no_sync)
+    assert "self.require_backward_grad_sync = False" in no_sync
+    before = inspect.getsource(DistributedDataParallel.will_sync_module_buffers)
+    assert "self.require_forward_param_sync" in before
+    built = inspect.getsource(DistributedDataParallel.__init__)
+    assert "self.require_forward_param_sync = True" in built  # for the first pass
