@@ -12,7 +12,7 @@ import torch
 
 
 def as_affine_map(model, sample_shape):
-    """(A, c) with model(X) = X.flatten(1) @ A.T + c, read off the model."""
+    """(A, offset) with model(X) = X.flatten(1) @ A.T + offset, read off model."""
     size = torch.Size(sample_shape).numel()
     with torch.no_grad():
         basis = torch.eye(size, dtype=torch.float64).reshape(size, *sample_shape)
@@ -32,16 +32,18 @@ def stack(norm2d, norm1d):
 torch.manual_seed(0)
 shape = (2, 5, 5)  # one sample: 2 channels of 5 x 5
 batch_norms = stack(torch.nn.BatchNorm2d, torch.nn.BatchNorm1d)
-layer_norms = stack(lambda c: torch.nn.LayerNorm([c, 3, 3]), torch.nn.LayerNorm)
+layer_norms = stack(
+    lambda channels: torch.nn.LayerNorm([channels, 3, 3]), torch.nn.LayerNorm
+)
 X = torch.randn(6, *shape, dtype=torch.float64)
 for name, model in [("batch norm", batch_norms), ("layer norm", layer_norms)]:
     with torch.no_grad():
         for _ in range(3):  # training steps: running statistics move
             model(3 * torch.randn(16, *shape, dtype=torch.float64) + 1)
     model.eval()
-    A, c = as_affine_map(model, shape)
+    A, offset = as_affine_map(model, shape)
     with torch.no_grad():
-        gap = (model(X) - (X.flatten(1) @ A.T + c)).abs().max().item()
+        gap = (model(X) - (X.flatten(1) @ A.T + offset)).abs().max().item()
     if name == "batch norm":
         assert gap < 1e-10
         print(f"{name}: f(x) = x A^T + f(0) to 1e-10, A of shape {tuple(A.shape)}")

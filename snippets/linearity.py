@@ -255,6 +255,10 @@ class Runner:
         batch = batch.to(self.dtype) if self.dtype else batch
         try:
             output = self.output(batch, strict=strict)
+            size = output.abs()
+            for _ in range(DRAWS):
+                nudged = self.output(batch, self.nudge, strict=strict)
+                size = torch.maximum(size, (nudged - output).abs() / self.nudge)
         except Skip as trouble:
             if strict:
                 raise
@@ -262,10 +266,6 @@ class Runner:
                 f"f gives {trouble} on a batch of zeros or on example: f is "
                 "neither linear nor affine there (both are finite everywhere)"
             ) from None
-        size = output.abs()
-        for _ in range(DRAWS):
-            nudged = self.output(batch, self.nudge, strict=strict)
-            size = torch.maximum(size, (nudged - output).abs() / self.nudge)
         # A random measurement can come out near 0 by chance: the median over
         # the batch (the same terms in the other samples) is a floor for it.
         if size.dim() > 0 and len(size) > 2:

@@ -352,6 +352,12 @@ def test_scales_are_probed_and_the_ones_out_of_range_reported():
         measure(torch.nn.Identity(), UNIT.half(), scales=[2.0**40])
 
 
+def test_an_overflow_in_the_nudged_reruns_at_zero_is_an_error_not_a_crash():
+    # log(0) = -inf, which nan_to_num turns into -1.8e308: the nudged reruns at zero overflow
+    with pytest.raises(ValueError, match="on a batch of zeros or on example"):
+        measure(lambda t: torch.nan_to_num(torch.log(t)), torch.randn(4, 3))
+
+
 def test_measure_gives_the_same_result_every_time():
     layer = torch.nn.Linear(3, 2)
     first, second = (measure(layer, UNIT) for _ in range(2))
