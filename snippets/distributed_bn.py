@@ -6,16 +6,23 @@ each get half of one global batch of 8 samples. The checks:
   and DDP averages the gradients;
 - without a process group SyncBatchNorm runs as a plain batch norm; with one,
   on CPU, DDP refuses to wrap it and its training forward pass raises;
+- in evaluation mode it synchronizes nothing: with running statistics it uses
+  them, without them (track_running_stats=False) each replica normalizes with
+  its own half's statistics;
 - the computation it stands for, statistics of the whole global batch, done
-  with all_reduce, equals batch norm over the concatenated batch.
+  with all_reduce, equals batch norm over the concatenated batch in the
+  forward pass; dist.all_reduce has no autograd formula, so this version's
+  gradients are not those of batch norm over the whole batch.
 
 Run it: python snippets/distributed_bn.py
 """
 
 import datetime
+import inspect
 import os
 import socket
 import traceback
+import warnings
 
 import torch
 import torch.distributed as dist
@@ -97,6 +104,11 @@ def checks(rank):
         found["sync: eval forward = batch norm"] = torch.equal(
             sync.eval()(local), plain(local)
         )
+        # without running statistics: the batch's, this replica's half only
+        untracked = nn.SyncBatchNorm(3, track_running_stats=False).double()
+        out = untracked.eval()(local)  # on CPU: no collective was tried
+        own = nn.BatchNorm1d(3, track_running_stats=False).double()(local)
+        found["sync: eval, no running stats = own half"] = torch.equal(out, own)
 
     mean, var, count = global_statistics(local)
     bn = torch.nn.BatchNorm1d(3).double()
@@ -110,6 +122,24 @@ def checks(rank):
     found["all_reduce: same running statistics"] = torch.allclose(
         bn.running_mean, 0.1 * mean
     ) and torch.allclose(bn.running_var, 0.9 + 0.1 * unbiased)
+
+    # Its backward pass: no autograd formula for all_reduce, torch warns
+    leaf = local.clone().requires_grad_()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mean, var, _ = global_statistics(leaf)
+        ((leaf - mean) / torch.sqrt(var + bn.eps) * weights).sum().backward()
+    found["all_reduce: backward warns"] = any(
+        "an autograd kernel was not registered" in str(w.message) for w in caught
+    )
+    whole = X.clone().requires_grad_()  # batch norm over all 8, gamma 1, beta 0
+    normalized = torch.nn.functional.batch_norm(
+        whole, None, None, training=True, eps=bn.eps
+    )
+    (normalized * weights.repeat(WORLD, 1)).sum().backward()
+    found["all_reduce: gradient = whole batch's"] = torch.allclose(
+        leaf.grad, whole.grad.chunk(WORLD)[rank]
+    )
     return found
 
 
@@ -168,6 +198,14 @@ if __name__ == "__main__":
     documented = " ".join(torch.nn.SyncBatchNorm.__doc__.split())
     assert "only supports :class:`~torch.nn.DistributedDataParallel`" in documented
     assert "(DDP) with single GPU per process" in documented
+    # SyncBatchNorm synchronizes only in training mode, and communicates in
+    # both passes: all_gather forward, all_reduce backward (torch 2.13 source)
+    forward = inspect.getsource(torch.nn.SyncBatchNorm.forward)
+    assert "bn_training\n            and self.training\n" in forward
+    function = torch.nn.modules._functions.SyncBatchNorm
+    assert "dist.all_gather(" in inspect.getsource(function.forward)
+    backward = inspect.getsource(function.backward)
+    assert "torch.distributed.all_reduce(" in backward
     found = run_replicas(checks)  # before this process runs torch ops
     assert found[0] == found[1], "the replicas disagree"
     for check, result in found[0].items():
@@ -186,5 +224,8 @@ if __name__ == "__main__":
         "ValueError: SyncBatchNorm expected input tensor to be on GPU"
     )
     assert found[0]["sync: eval forward = batch norm"]
+    assert found[0]["sync: eval, no running stats = own half"]
+    assert found[0]["all_reduce: backward warns"]
+    assert not found[0]["all_reduce: gradient = whole batch's"]
     assert found[0]["all_reduce: equals batch norm of all 8"]
     assert found[0]["all_reduce: same running statistics"]

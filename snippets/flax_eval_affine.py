@@ -20,10 +20,10 @@ bn.eval()  # use_running_average=True
 
 s = bn.scale[...] / jnp.sqrt(bn.var[...] + bn.epsilon)
 offset = bn.bias[...] - s * bn.mean[...]
-x = jnp.asarray(np.random.default_rng(0).normal(size=(6, 3)), jnp.float32)
-assert np.allclose(bn(x), s * (x - bn.mean[...]) + bn.bias[...], atol=1e-6)
-assert np.allclose(bn(x), s * x + offset, atol=1e-6)
+X = jnp.asarray(np.random.default_rng(0).normal(size=(6, 3)), jnp.float32)
+assert np.allclose(bn(X), s * (X - bn.mean[...]) + bn.bias[...], atol=1e-6)
+assert np.allclose(bn(X), s * X + offset, atol=1e-6)
 assert np.allclose(bn(jnp.zeros((1, 3))), offset)
-assert np.allclose(bn(x[:1]), bn(x)[:1])  # companions do not matter
+assert np.allclose(bn(X[:1]), bn(X)[:1])  # companions do not matter
 print("s:          ", [round(value, 4) for value in s.tolist()])
 print("offset BN(0):", [round(value, 4) for value in offset.tolist()])

@@ -30,8 +30,8 @@ b_fused = s * (linear.bias[...] - bn.mean[...]) + bn.bias[...]
 fused = nnx.Linear(3, 1, rngs=rngs)
 fused.kernel[...], fused.bias[...] = kernel_fused, b_fused
 
-x = jnp.asarray(np.random.default_rng(0).normal(size=(16, 3)), jnp.float32)
-assert np.allclose(model(x), fused(x), atol=1e-5)  # one layer does the work of two
+X = jnp.asarray(np.random.default_rng(0).normal(size=(16, 3)), jnp.float32)
+assert np.allclose(model(X), fused(X), atol=1e-5)  # one layer does the work of two
 assert np.allclose(model(jnp.zeros((1, 3))), b_fused)  # f(0) = b'
 assert np.allclose(model(jnp.eye(3)) - b_fused, kernel_fused)  # its slopes
 print(f"b' = {b_fused.item():.4f}")

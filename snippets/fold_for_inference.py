@@ -6,7 +6,8 @@ is folded when it comes right after one of the layers in FUSERS, or after a
 subclass of one that keeps its forward, in a Sequential that keeps
 Sequential's forward; the layer becomes the fused layer and the batch norm
 an Identity. Every other batch norm stays. The preconditions are checked
-first, and a failure says what to do.
+first, for every pair (evaluation mode, matching sizes, running statistics,
+no forward hooks or parametrizations), and a failure says what to do.
 
 Run it: python snippets/fold_for_inference.py
 """
@@ -16,6 +17,7 @@ from functools import partial
 from itertools import pairwise
 
 import torch
+from torch.nn.utils import parametrize
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 NORMS = (
@@ -76,8 +78,34 @@ def fold_children(module):
             setattr(module, second, torch.nn.Identity())
 
 
+def has_forward_hooks(module):
+    """Whether hooks run before or after module's forward, and may change
+    what it computes. torch has no public way to list a module's hooks: this
+    reads two private dicts of torch.nn.Module, here and nowhere else."""
+    return bool(module._forward_pre_hooks or module._forward_hooks)
+
+
 def checked(bn, layer):
     """bn, or an equivalent with gamma = 1 and beta = 0 where it has none."""
+    for module in (layer, bn):
+        name = type(module).__name__
+        if module.training:
+            raise ValueError(
+                f"a {name} is in training mode inside a model in evaluation "
+                f"mode: call model.eval() after the last .train() ({PAGE})"
+            )
+        if parametrize.is_parametrized(module):
+            raise ValueError(
+                f"a {name} has a parametrization, which computes its weight at "
+                "every forward pass: fix the weight it computes now with "
+                f"parametrize.remove_parametrizations, then fold ({PAGE})"
+            )
+        if has_forward_hooks(module):
+            raise ValueError(
+                f"a {name} has forward hooks, which can change what it computes "
+                "and which folding would drop or move onto the fused layer: "
+                f"remove them if they only observe, or fold by hand ({PAGE})"
+            )
     out = getattr(layer, "out_channels", getattr(layer, "out_features", None))
     one = isinstance(layer, torch.nn.Linear) and bn.num_features == 1
     if bn.num_features != out and not one:  # fuse_linear_bn_eval takes 1
@@ -92,12 +120,15 @@ def checked(bn, layer):
         )
     if getattr(layer, "transposed", False) and layer.groups != 1:
         raise ValueError(
-            "fuse_conv_bn_eval folds a transposed convolution only with "
-            f"groups=1, not {layer.groups}: fold this pair by hand ({PAGE})"
+            "fuse_conv_bn_eval scales a transposed convolution's kernel "
+            f"right only with groups=1, not {layer.groups}: fold this pair by "
+            f"hand ({PAGE})"
         )
-    if bn.affine:
+    if bn.weight is not None and bn.bias is not None:
         return bn
-    # fuse_linear_bn_eval needs gamma and beta (a TypeError without them)
+    # fuse_linear_bn_eval needs gamma and beta (a TypeError without one):
+    # affine=False has neither, bias=False no beta. A fresh batch norm has
+    # gamma = 1 and beta = 0; bn's state overwrites what bn has.
     full = type(bn)(bn.num_features, eps=bn.eps).to(bn.running_mean).eval()
     full.load_state_dict(bn.state_dict(), strict=False)
     return full
@@ -113,9 +144,9 @@ if __name__ == "__main__":
     for _ in range(5):
         model(torch.randn(8, 2, 4, 4) + 1)
     folded = fold_batchnorms(model.eval())
-    x = torch.randn(8, 2, 4, 4)
+    X = torch.randn(8, 2, 4, 4)
     with torch.no_grad():
-        assert torch.allclose(folded(x), model(x), rtol=1e-5, atol=1e-5)
+        assert torch.allclose(folded(X), model(X), rtol=1e-5, atol=1e-5)
     assert not any(isinstance(m, NORMS) for m in folded.modules())
     print("2 batch norms folded away; same outputs to 1e-5")
     synced = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.SyncBatchNorm(2))

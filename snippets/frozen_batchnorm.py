@@ -42,9 +42,10 @@ class FixedAffineBatchNorm(torch.nn.Module):
                 "batch's own, so there is no fixed map to freeze. See the page "
                 "'Fine-tuning with frozen batch norm'."
             )
-        with torch.no_grad():
-            gamma = bn.weight if bn.affine else torch.ones_like(bn.running_var)
-            beta = bn.bias if bn.affine else torch.zeros_like(bn.running_mean)
+        with torch.no_grad():  # gamma = 1 and beta = 0 where bn has none:
+            # affine=False has neither, bias=False keeps gamma and has no beta
+            gamma = bn.weight if bn.weight is not None else 1.0
+            beta = bn.bias if bn.bias is not None else 0.0
             scale = gamma / torch.sqrt(bn.running_var + eps)  # s
             shift = beta - scale * bn.running_mean  # the offset BN(0)
         self.register_buffer("scale", scale.detach().clone())
@@ -67,18 +68,26 @@ def replace_batchnorm(model):
 
 if __name__ == "__main__":
     torch.manual_seed(0)
-    bn = torch.nn.BatchNorm2d(3)
-    for _ in range(5):
-        bn(2 * torch.randn(8, 3, 4, 4) + 1)
-    with torch.no_grad():
-        bn.weight.uniform_(0.5, 2.0)
-        bn.bias.uniform_(-1.0, 1.0)
-    fixed = FixedAffineBatchNorm(bn)
-    x = torch.randn(4, 3, 4, 4)
-    with torch.no_grad():
-        expected = bn.eval()(x)
-        for mode in (True, False):  # its mode changes nothing in it
-            out = fixed.train(mode)(x)
-            assert torch.allclose(out, expected, rtol=1e-6, atol=1e-6)
-    assert list(fixed.parameters()) == []
-    print("FixedAffineBatchNorm equals the batch norm in eval mode, in any mode")
+    for options in ({}, {"bias": False}, {"affine": False}):
+        bn = torch.nn.BatchNorm2d(3, **options)
+        if options == {"bias": False}:  # torch 2.13: gamma kept, no beta
+            assert bn.affine and bn.weight is not None and bn.bias is None
+        for _ in range(5):
+            bn(2 * torch.randn(8, 3, 4, 4) + 1)
+        with torch.no_grad():
+            if bn.weight is not None:
+                bn.weight.uniform_(0.5, 2.0)
+            if bn.bias is not None:
+                bn.bias.uniform_(-1.0, 1.0)
+        model = replace_batchnorm(torch.nn.Sequential(bn))
+        fixed = model[0]
+        assert isinstance(fixed, FixedAffineBatchNorm)
+        X = torch.randn(4, 3, 4, 4)
+        with torch.no_grad():
+            expected = bn.eval()(X)
+            for mode in (True, False):  # its mode changes nothing in it
+                out = fixed.train(mode)(X)
+                assert torch.allclose(out, expected, rtol=1e-6, atol=1e-6)
+        assert list(fixed.parameters()) == []
+    print("FixedAffineBatchNorm equals the batch norm in eval mode, in any mode:")
+    print("  with gamma and beta, with bias=False (no beta), with affine=False")

@@ -23,11 +23,30 @@ def close(a, b):
 
 print(f"Keras {keras.__version__} on {keras.backend.backend()}")
 
-# A call without training= runs in inference mode: moving statistics.
+# Called on its own without training=, it runs in inference mode: moving statistics.
 bn = keras.layers.BatchNormalization()
 assert close(bn(X), X / np.sqrt(1 + bn.epsilon))  # moving mean 0, variance 1
 assert close(bn.moving_mean, np.zeros(3))  # and nothing was recorded
-print("mode: training= in each call; a plain call is inference")
+print("mode: training= in each call; a plain call on its own is inference")
+
+
+class Outer(keras.Model):
+    """A model whose call() calls batch norm without training=."""
+
+    def __init__(self):
+        super().__init__()
+        self.bn = keras.layers.BatchNormalization()
+
+    def call(self, inputs):
+        return self.bn(inputs)  # no training= here
+
+
+# Inside a model's call, a plain call takes the training= of the model's call.
+outer = Outer()
+assert close(outer(X), X / np.sqrt(1 + bn.epsilon))  # inference
+assert close(outer(X, training=True), (X - mu_B) / np.sqrt(var_B + bn.epsilon))
+assert not close(outer.bn.moving_mean, np.zeros(3))  # a training step: recorded
+print("  inside model(X, training=True), a plain call uses batch statistics")
 
 # One training step from moving mean 0 measures the momentum: the old weight.
 out = bn(X, training=True)

@@ -27,10 +27,10 @@ def evaluate(batch):
 s = ops.convert_to_numpy(bn.gamma / ops.sqrt(bn.moving_variance + bn.epsilon))
 mu_r, beta = ops.convert_to_numpy(bn.moving_mean), ops.convert_to_numpy(bn.beta)
 offset = beta - s * mu_r
-x = np.random.default_rng(0).normal(size=(6, 3)).astype("float32")
-assert np.allclose(evaluate(x), s * (x - mu_r) + beta, atol=1e-6)
-assert np.allclose(evaluate(x), s * x + offset, atol=1e-6)
+X = np.random.default_rng(0).normal(size=(6, 3)).astype("float32")
+assert np.allclose(evaluate(X), s * (X - mu_r) + beta, atol=1e-6)
+assert np.allclose(evaluate(X), s * X + offset, atol=1e-6)
 assert np.allclose(evaluate(np.zeros((1, 3), "float32")), offset)
-assert np.allclose(evaluate(x[:1]), evaluate(x)[:1])  # companions do not matter
+assert np.allclose(evaluate(X[:1]), evaluate(X)[:1])  # companions do not matter
 print("s:          ", [round(value, 4) for value in s.tolist()])
 print("offset BN(0):", [round(value, 4) for value in offset.tolist()])

@@ -33,12 +33,13 @@ fused.kernel.assign(kernel_fused)
 fused.bias.assign(b_fused)
 
 
-def close(a, b):
-    return np.allclose(ops.convert_to_numpy(a), ops.convert_to_numpy(b), atol=1e-5)
+def close(got, expected):
+    got, expected = ops.convert_to_numpy(got), ops.convert_to_numpy(expected)
+    return np.allclose(got, expected, atol=1e-5)
 
 
-x = np.random.default_rng(0).normal(size=(16, 3)).astype("float32")
-assert close(model(x, training=False), fused(x))  # one layer does the work of two
+X = np.random.default_rng(0).normal(size=(16, 3)).astype("float32")
+assert close(model(X, training=False), fused(X))  # one layer does the work of two
 assert close(model(np.zeros((1, 3)), training=False), b_fused)  # f(0) = b'
 assert close(model(np.eye(3), training=False) - b_fused, kernel_fused)  # its slopes
 print(f"b' = {ops.convert_to_numpy(b_fused).item():.4f}")

@@ -13,7 +13,9 @@ f(a X + c Y) with a f(X) + c f(Y) on batches X, Y like `example` (X is
 (about 1e-9 to 1e9), from 1 outwards, and f(0) with 0. It stops at the first
 scale where an affine combination fails.
 - "nonlinear": an affine combination (a + c = 1) failed;
-- "affine": every affine combination held, but a linear one or f(0) = 0 failed;
+- "affine": a linear combination or f(0) = 0 failed, and no affine one did. That
+  f is not linear is proven; that it is affine means only, as for "linear",
+  that no counterexample was found (near the tolerance a nonlinear f can get it);
 - "linear": no counterexample was found at the scales and precision probed.
   That is evidence, not a proof.
 measure(f, example).counterexample holds the X, Y, a and c behind a "nonlinear"
@@ -23,12 +25,14 @@ Precision. f runs once as it is, to learn the precision of its computation: the
 coarsest floating dtype among the tensors its operations use, or TF32 or
 bfloat16 where PyTorch's flags allow them for float32 matrix products and
 convolutions. The probes then run each torch operation of f in float64, so
-that rounding inside f does not pass for a defect (where f's code refuses
-float64, they run it as it is, with a wider tolerance). Each output element is
-judged against the size of the terms combined in it, measured by rerunning f
-with every operand and intermediate result multiplied by 1 + 2**-20 N(0, 1).
-A defect counts when it exceeds that size times TOLERANCE epsilons of the
-computation's precision plus GROWTH epsilons of the probes' precision. A scale
+that the rounding left inside f is float64's (where f's code refuses float64,
+they run it as it is, with a wider tolerance). Each output element is judged
+against the size of the terms combined in it, measured by rerunning f with
+every operand and every result passed between torch operations multiplied by
+1 + 2**-20 N(0, 1). Terms that cancel inside one operation are not measured,
+and its rounding of them can read as a defect. A defect counts when it exceeds
+that size times TOLERANCE epsilons of the computation's precision plus GROWTH
+epsilons of the probes' precision, so a smaller nonlinearity passes. A scale
 is skipped, and listed in measure(f, example).skipped, where f's input, an
 intermediate result or its output overflows or underflows in f's own precision,
 or the output holds nan. A nan that f makes and then masks (torch.nan_to_num,
@@ -38,7 +42,8 @@ f is left as it was. A module is checked on deep copies: its parameters,
 buffers, attributes, train/eval modes and autograd version counters stay as they
 were, and the global random state is restored. A plain function is called as it
 is: state it reaches through closures or globals (a model it calls, say) is not
-protected. Put such code in a small torch.nn.Module.
+protected, and changes only in part (the float64 probes update converted
+copies of floating-point buffers). Put such code in a small torch.nn.Module.
 
 Run it: python snippets/linearity.py
 """

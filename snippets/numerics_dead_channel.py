@@ -36,7 +36,8 @@ if __name__ == "__main__":
     dead = bn.running_var[0]
     print(f"dead channel: sigma_r^2 = {dead:.0e}, s = {gain[0]:.1f} gamma")
     print(f"live channels: s between {low:.2f} and {high:.2f} gamma")
-    print(f"(Keras' default eps = 1e-3: 1 / sqrt(eps) = {1 / math.sqrt(1e-3):.1f})")
+    keras_gain = f"1 / sqrt(BN eps) = {1 / math.sqrt(1e-3):.1f}"
+    print(f"(Keras' default BN eps = 1e-3: {keras_gain})")
 
     folded = fuse_linear_bn_eval(fc, bn)  # W' = diag(s) W, b' = s (b - mu_r) + beta
     rows = folded.weight.detach().abs().amax(dim=1)  # largest |W'| in each row
@@ -55,12 +56,13 @@ if __name__ == "__main__":
         exact = in_dtype(torch.double, fc, bn)(X.double())
         outputs = {"Linear, then BN": unfolded(X.half()), "folded": fused(X.half())}
     size = exact.abs().mean(dim=0)  # each channel's typical output
-    step = torch.finfo(torch.float16).eps
-    print(f"float16, largest error / channel's mean |output|, in eps = {step:.1e}:")
+    machine_eps = torch.finfo(torch.float16).eps
+    print("float16, largest error / channel's mean |output|,")
+    print(f"in machine eps = {machine_eps:.1e}:")
     for name, out in outputs.items():
         relative = (out.double() - exact).abs().amax(dim=0) / size
-        assert relative.max() < 8 * step
-        print(f"  {name:16} dead channel and live ones alike: below 8 eps")
+        assert relative.max() < 8 * machine_eps
+        print(f"  {name:16} dead channel and live ones alike: below 8 machine eps")
 
     # Overflow: float16 holds up to 65504, so the dead channel's output overflows
     # once |x W_0 + b_0 - mu_r| exceeds 65504 / s_0, folded or not.

@@ -60,7 +60,8 @@ assert (fast_variance < 0).any() and not np.isnan(out).any()
 assert np.array_equal(scaled, fast_variance <= 0)
 negative, zero = (fast_variance < 0).sum(), (fast_variance == 0).sum()
 print(f"mean 1e4: mean(x^2) - mu_B^2 < 0 in {negative} features, = 0 in {zero};")
-print(f"no NaN; it scales those {scaled.sum()} by 1 / sqrt(eps) = {gain.max():.0f}")
+gained = f"1 / sqrt(BN eps) = {gain.max():.0f}"
+print(f"no NaN; it scales those {scaled.sum()} by {gained}")
 
 # A float16 layer computes its statistics in float32: at mean 100, where the
 # one-pass formula in float16 keeps no correct digit, its error stays small.

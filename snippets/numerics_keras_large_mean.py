@@ -47,7 +47,8 @@ assert torch.equal(var_B, (X * X).mean(0) - X.mean(0) ** 2)
 negative = var_B + eps < 0
 assert negative.any()
 assert np.array_equal(np.isnan(out).any(axis=0), negative.numpy())
-print(f"mean 1e4: var_B + eps < 0 in {negative.sum()} of {d} features, NaN there")
+count = f"{negative.sum()} of {d} features"
+print(f"mean 1e4: var_B + BN eps < 0 in {count}, NaN there")
 
 # With a mask, the layer takes another path: mean first, then the deviations.
 masked = bn(X.numpy(), training=True, mask=np.ones(n, dtype=bool))
