@@ -9,7 +9,9 @@ pass is in training mode:
 - no_grad: forward under torch.no_grad();
 - no_sync: forward and backward inside ddp.no_sync().
 One case runs its passes under torch.distributed.algorithms.Join, the
-context manager for uneven inputs (here the inputs are even).
+context manager for uneven inputs (here the inputs are even). Every case
+builds DDP with init_sync=True, the default, which broadcasts rank 0's
+buffers as DDP is built, unless broadcast_buffers=False.
 
 Run it: python snippets/ddp_buffer_sync.py
 """
@@ -91,7 +93,9 @@ if __name__ == "__main__":
     assert found[0] == found[1], "the replicas disagree"
     agreed = {case: result[0] for case, result in found[0].items()}
     owns = {case: result[2] for case, result in found[0].items()}
-    print(f"{'running means agree:':27} {'built':6} pass 1 pass 2 pass 3 own half")
+    print("do the replicas' running means agree? built: once DDP is built;")
+    print("pass k: the running mean pass k starts from, after any broadcast")
+    print(f"{'case':27} {'built':6} pass 1 pass 2 pass 3 own half")
     for case, row in agreed.items():
         ranks = ", ".join(map(str, owns[case]))
         print(f"{case:27}", " ".join(f"{value!s:6}" for value in row), ranks)
@@ -131,6 +135,15 @@ if __name__ == "__main__":
     assert "self.require_forward_param_sync" in before
     built = inspect.getsource(DistributedDataParallel.__init__)
     assert "self.require_forward_param_sync = True" in built  # for the first pass
+    # The broadcast when DDP is built: only with init_sync=True, the default
+    init_sync = inspect.signature(DistributedDataParallel).parameters["init_sync"]
+    assert init_sync.default is True
+    assert built.count("_sync_module_states(") == 1  # inside `if init_sync:`
+    gate = built.index("        if init_sync:\n")
+    inside = built[gate : built.index("_sync_module_states(")].splitlines()[1:]
+    assert inside and all(line.startswith(" " * 12) for line in inside)
+    call = built.index("_sync_module_states(")
+    assert "src=0," in built[call : built.index(")", call)]  # rank 0's
     # Whose buffers: rank 0's, except under Join, where _sync_buffers takes
     # the highest rank that has not joined (an all_reduce with MAX).
     sync = inspect.getsource(DistributedDataParallel._sync_buffers)

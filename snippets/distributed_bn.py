@@ -12,7 +12,9 @@ each get half of one global batch of 8 samples. The checks:
 - the computation it stands for, statistics of the whole global batch, done
   with all_reduce, equals batch norm over the concatenated batch in the
   forward pass; dist.all_reduce has no autograd formula, so this version's
-  gradients are not those of batch norm over the whole batch.
+  gradients are not those of batch norm over the whole batch;
+- in torch's source, SyncBatchNorm's backward pass calls all_reduce only
+  when its input needs a gradient.
 
 Run it: python snippets/distributed_bn.py
 """
@@ -20,6 +22,7 @@ Run it: python snippets/distributed_bn.py
 import datetime
 import inspect
 import os
+import re
 import socket
 import traceback
 import warnings
@@ -198,14 +201,26 @@ if __name__ == "__main__":
     documented = " ".join(torch.nn.SyncBatchNorm.__doc__.split())
     assert "only supports :class:`~torch.nn.DistributedDataParallel`" in documented
     assert "(DDP) with single GPU per process" in documented
-    # SyncBatchNorm synchronizes only in training mode, and communicates in
-    # both passes: all_gather forward, all_reduce backward (torch 2.13 source)
+    # SyncBatchNorm synchronizes only in training mode: all_gather forward,
+    # and all_reduce backward only when its input needs a gradient (source)
     forward = inspect.getsource(torch.nn.SyncBatchNorm.forward)
     assert "bn_training\n            and self.training\n" in forward
     function = torch.nn.modules._functions.SyncBatchNorm
     assert "dist.all_gather(" in inspect.getsource(function.forward)
+    assert list(inspect.signature(function.forward).parameters)[1] == "input"
     backward = inspect.getsource(function.backward)
-    assert "torch.distributed.all_reduce(" in backward
+    used = set(re.findall(r"torch\.distributed\.(\w+)", backward))
+    assert used == {"all_reduce", "ReduceOp"} and "dist." not in backward
+    lines = backward.splitlines()
+    calls = [i for i, line in enumerate(lines) if "all_reduce(" in line]
+    assert calls  # each all_reduce sits in an `if needs_input_grad[0]:` block
+    for i in calls:
+        depth = len(lines[i]) - len(lines[i].lstrip())
+        block = next(
+            line for line in reversed(lines[:i])
+            if line.strip() and len(line) - len(line.lstrip()) < depth
+        )
+        assert block.strip() == "if self.needs_input_grad[0]:", block
     found = run_replicas(checks)  # before this process runs torch ops
     assert found[0] == found[1], "the replicas disagree"
     for check, result in found[0].items():

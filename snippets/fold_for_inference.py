@@ -5,9 +5,11 @@ torch.nn.utils.fusion.fuse_conv_bn_eval and fuse_linear_bn_eval. A batch norm
 is folded when it comes right after one of the layers in FUSERS, or after a
 subclass of one that keeps its forward, in a Sequential that keeps
 Sequential's forward; the layer becomes the fused layer and the batch norm
-an Identity. Every other batch norm stays. The preconditions are checked
-first, for every pair (evaluation mode, matching sizes, running statistics,
-no forward hooks or parametrizations), and a failure says what to do.
+an Identity. Every other batch norm stays, including those a module's own
+forward calls (a ResNet-style block's self.bn1). The preconditions are
+checked first, for every pair (evaluation mode, a batch norm that keeps its
+class's forward, matching sizes, running statistics, no forward hooks or
+parametrizations), and a failure says what to do.
 
 Run it: python snippets/fold_for_inference.py
 """
@@ -106,6 +108,13 @@ def checked(bn, layer):
                 "and which folding would drop or move onto the fused layer: "
                 f"remove them if they only observe, or fold by hand ({PAGE})"
             )
+    base = next(norm for norm in NORMS if isinstance(bn, norm))
+    if not keeps_forward(bn, base):
+        raise ValueError(
+            f"a {type(bn).__name__} has a forward of its own, which may compute "
+            f"something other than the {base.__name__} the fold assumes: fold by "
+            f"hand ({PAGE})"
+        )
     out = getattr(layer, "out_channels", getattr(layer, "out_features", None))
     one = isinstance(layer, torch.nn.Linear) and bn.num_features == 1
     if bn.num_features != out and not one:  # fuse_linear_bn_eval takes 1

@@ -1,7 +1,8 @@
 """Two ways to keep a pretrained batch norm fixed while fine-tuning.
 
 1. Keep the BatchNorm modules and put them back in eval mode after every
-   model.train(), with their parameters excluded from training.
+   model.train(), with their parameters excluded from training and their
+   gradients dropped.
 2. Replace each BatchNorm by a fixed affine map x * scale + shift, computed
    from its running statistics, parameters and epsilon, kept as buffers,
    for any input (n, C, ...).
@@ -19,11 +20,16 @@ NORMS = (
 
 def freeze_batchnorm(model):
     """Batch norms in eval mode, their gamma and beta out of training.
-    Call it after every model.train(), which puts them back in training mode."""
+    Call it after every model.train(), which puts them back in training mode.
+    Their gradients are dropped (set to None): torch.optim.SGD and Adam skip
+    a parameter whose .grad is None, but step one whose gradient was zeroed in
+    place, and momentum, Adam's moments or weight decay then move it."""
     for module in model.modules():
         if isinstance(module, NORMS):
             module.eval()
             module.requires_grad_(False)
+            for parameter in module.parameters():
+                parameter.grad = None
     return model
 
 

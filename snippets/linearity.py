@@ -23,20 +23,24 @@ or "affine" verdict; its .replay(f) computes the defect again.
 
 Precision. f runs once as it is, to learn the precision of its computation: the
 coarsest floating dtype among the tensors its operations use, or TF32 or
-bfloat16 where PyTorch's flags allow them for float32 matrix products and
+bfloat16 where PyTorch's flags allow them for float32 matrix products (read as
+set, whether or not f multiplies matrices) and, where f runs a convolution, for
 convolutions. The probes then run each torch operation of f in float64, so
-that the rounding left inside f is float64's (where f's code refuses float64,
-they run it as it is, with a wider tolerance). Each output element is judged
-against the size of the terms combined in it, measured by rerunning f with
-every operand and every result passed between torch operations multiplied by
-1 + 2**-20 N(0, 1). Terms that cancel inside one operation are not measured,
-and its rounding of them can read as a defect. A defect counts when it exceeds
-that size times TOLERANCE epsilons of the computation's precision plus GROWTH
-epsilons of the probes' precision, so a smaller nonlinearity passes. A scale
-is skipped, and listed in measure(f, example).skipped, where f's input, an
-intermediate result or its output overflows or underflows in f's own precision,
-or the output holds nan. A nan that f makes and then masks (torch.nan_to_num,
-torch.where) is not seen: the scale is judged on f's output as it is.
+that the rounding left inside f is float64's. Where f's code refuses float64 or
+computes something else in it, they run f as it is, with a tolerance of
+TOLERANCE + GROWTH epsilons of f's precision; where that reaches 1 (bfloat16),
+which no relative defect exceeds, measure raises a ValueError instead. Each
+output element is judged against the size of the terms combined in it, measured
+by rerunning f with every operand and every result passed between torch
+operations multiplied by 1 + 2**-20 N(0, 1). Terms that cancel inside one
+operation are not measured, and its rounding of them can read as a defect. A
+defect counts when it exceeds that size times TOLERANCE epsilons of the
+computation's precision plus GROWTH epsilons of the probes' precision, so a
+smaller nonlinearity passes. A scale is skipped, and listed in
+measure(f, example).skipped, where f's input, an intermediate result or its
+output overflows or underflows in f's own precision, or the output holds nan.
+A nan that f makes and then masks (torch.nan_to_num, torch.where) is not seen:
+the scale is judged on f's output as it is.
 
 f is left as it was. A module is checked on deep copies: its parameters,
 buffers, attributes, train/eval modes and autograd version counters stay as they
@@ -233,6 +237,15 @@ class Runner:
             same = False
         if not same:
             self.use(None)
+        if self.tolerance >= 1:  # no relative defect exceeds 1: none could count
+            raise ValueError(
+                "f refuses float64 or computes something else in it, so the "
+                f"probes run f as it is, in {self.precision}, where rounding "
+                f"would explain defects up to {self.tolerance:.4g} times their "
+                "terms: none could count. Let f's code accept float64, or run f "
+                "in float32 with IEEE float32 products "
+                "(torch.set_float32_matmul_precision('highest'))."
+            )
 
     def use(self, dtype):
         """Run f's operations in `dtype` (None: as f says) from now on."""

@@ -65,7 +65,8 @@ if __name__ == "__main__":
         print(f"  {name:16} dead channel and live ones alike: below 8 machine eps")
 
     # Overflow: float16 holds up to 65504, so the dead channel's output overflows
-    # once |x W_0 + b_0 - mu_r| exceeds 65504 / s_0, folded or not.
+    # once |x W_0^T + b_0 - mu_r,0| exceeds 65504 / s_0, folded or not (channel
+    # o = 0: W_0 its row of W, b_0 its bias, s_0 = gamma_0 / sqrt(var_r,0 + eps)).
     limit = torch.finfo(torch.float16).max / s[0].item()
     with torch.no_grad():
         pre = (fc(X)[:, 0] - bn.running_mean[0]).abs()
@@ -73,5 +74,7 @@ if __name__ == "__main__":
         for out in (unfolded(big.half()), fused(big.half())):
             assert torch.isinf(out[:, 0]).any()
             assert not torch.isinf(out[:, 1:]).any()
-    print("folded or not, the dead channel's output overflows float16 once")
-    print(f"|x W_0 + b_0 - mu_r| > 65504 / s_0 = {limit:.0f}")
+    gamma_0 = bn.weight[0].item()
+    print("folded or not, the dead channel o = 0 overflows float16 once")
+    print(f"|x W_0^T + b_0 - mu_r,0| > 65504 / s_0 = {limit:.0f},")
+    print(f"with s_0 = {gain[0]:.1f} gamma_0 and gamma_0 = {gamma_0:.2f}")

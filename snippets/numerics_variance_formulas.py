@@ -46,7 +46,8 @@ for dtype, offsets in [
     machine_eps = torch.finfo(dtype).eps  # 2^-23 and 2^-10
     print(f"{str(dtype)[6:]}, machine eps {machine_eps:.1e}")
     print(f"  {'':6}  {'two-pass':^19}  {'one-pass':>8}")
-    header = f"{'median':>9} {'worst':>9}  {'median':>8}  machine eps mean^2"
+    header = f"{'median':>9} {'worst':>9}  {'median':>8}"
+    header += "  predicted machine_eps*mean^2"
     print(f"  {'mean':>6}  {header}")
     for offset in offsets:
         two, one = relative_errors(offset, dtype)
@@ -58,7 +59,7 @@ for dtype, offsets in [
             # keeps a digit (with sums as accurate as torch's reductions)
             assert 1 / 4 < one / (machine_eps * offset**2) < 4
         row = f"{offset:6g}  {shown(two):>9} {shown(worst):>9}  {shown(one):>8}"
-        print(f"  {row}  {shown(machine_eps * offset**2):>18}")
+        print(f"  {row}  {shown(machine_eps * offset**2):>28}")
 
     # Where one-pass keeps no correct digit: the smallest mean, on a grid of 5%
     # steps from a tenth of 1 / sqrt(machine_eps), where its median error hits 1/2.

@@ -343,6 +343,46 @@ def test_code_that_cannot_run_in_float64_is_probed_as_it_is(refuse):
     assert result.tolerance == pytest.approx((16 + 128) * 2**-23)
 
 
+class RefusesFloat64(torch.nn.Module):
+    """Runs `inner`, but raises on float64, as some custom kernels do."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        if x.dtype == torch.float64:
+            raise TypeError("no float64")
+        return self.inner(x)
+
+
+LAYERS = {"ReLU": torch.nn.ReLU, "x + 1": lambda: lambda x: x + 1, "Linear": lambda: torch.nn.Linear(3, 2)}
+LAYERS["BatchNorm1d, training"] = lambda: torch.nn.BatchNorm1d(3)
+
+
+@pytest.mark.parametrize("layer", LAYERS.values(), ids=LAYERS)
+@pytest.mark.parametrize("precision", ["bfloat16", "float32, bf16 products"])
+def test_code_that_refuses_float64_where_rounding_explains_any_defect_is_an_error(layer, precision):
+    """Probed as it is at 16 + 128 bfloat16 epsilons, 1.125, no defect could count (issue W1)."""
+    f, dtype = layer(), torch.bfloat16 if precision == "bfloat16" else torch.float32
+    f = RefusesFloat64(f.to(dtype) if isinstance(f, torch.nn.Module) else f)
+    matmul = torch.backends.mkldnn.matmul
+    before = matmul.fp32_precision
+    try:
+        matmul.fp32_precision = "ieee" if dtype == torch.bfloat16 else "bf16"
+        with pytest.raises(ValueError, match=r"accept float64.*float32") as error:
+            measure(f, UNIT.to(dtype))
+    finally:
+        matmul.fp32_precision = before
+    assert "up to 1.125 times" in str(error.value)
+
+
+def test_code_that_refuses_float64_in_float16_is_judged_at_144_epsilons():
+    result = measure(RefusesFloat64(torch.nn.ReLU()), UNIT.half())
+    assert result.counterexample.dtype is None  # probed as it is
+    assert result.tolerance == (16 + 128) * 2**-10 and result.verdict == "nonlinear"
+
+
 def test_scales_are_probed_and_the_ones_out_of_range_reported():
     measurement = measure(torch.nn.Linear(3, 2, bias=False).half(), UNIT.half())
     assert measurement.verdict == "linear"
