@@ -244,7 +244,8 @@ class Runner:
                 f"would explain defects up to {self.tolerance:.4g} times their "
                 "terms: none could count. Let f's code accept float64, or run f "
                 "in float32 with IEEE float32 products "
-                "(torch.set_float32_matmul_precision('highest'))."
+                "(torch.set_float32_matmul_precision('highest'), and the "
+                "torch.backends.*.conv.fp32_precision flags at 'ieee')."
             )
 
     def use(self, dtype):
