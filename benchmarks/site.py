@@ -1,10 +1,10 @@
 """Benchmark the site as readers get it, against a stock Material site with client-side KaTeX.
 
-    python benchmarks/site.py   # needs Chromium (/usr/bin/chromium) and npm; the test suite: suite.py
+    python -m benchmarks.site   # from the repository root; needs Chromium (/usr/bin/chromium) and npm
 
 Builds the site (timing `mkdocs build --strict` RUNS times), serves it gzipped on 127.0.0.1, runs
 Lighthouse (mobile, default throttling) RUNS times on every page and on the anchor, in turns, and
-rewrites the results table in README.md between the benchmark markers: medians, and the spread of the
+rewrites the results table in benchmarks/README.md between the benchmark markers: medians, and the spread of the
 performance score. Lighthouse and KaTeX's client-side files are installed with npm into .benchmark/
 (ignored by git). Lighthouse's performance score depends on how busy the machine is: the table records
 the load average, and figures taken under load are not comparable.
@@ -24,27 +24,26 @@ import re
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from chromium import CHROMIUM, FLAGS  # noqa: E402  (started as the browser tests start it)
-from static_server import serve  # noqa: E402  (the test suite's gzip server)
+from benchmarks.suite import write_block  # the README both scripts write into
+from project import DOCS, ROOT, build_site
+from project.chromium import CHROMIUM, FLAGS  # started as the browser tests start it
+from project.static_server import serve  # the test suite's gzip server
 
 TOOLS = ROOT / ".benchmark"
 NPM_PACKAGES = ["lighthouse@13.5.0", "katex@0.19.1"]
-ANCHOR_PAGE = ROOT / "docs" / "batchnorm-training.md"
+ANCHOR_PAGE = DOCS / "batchnorm-training.md"
 RUNS = 3  # per page: the table shows medians, and the performance score's spread
 START, END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
 
 
 @dataclass(frozen=True)
 class Targets:
-    """What every page must reach; the README's sentence of targets is written from these."""
+    """What every page must reach; the sentence of targets under the table is written from these."""
 
     performance: int = 97  # median of the runs
     accessibility: int = 100
@@ -115,13 +114,7 @@ def install_tools():
 
 def mkdocs_build(project: Path, site: Path, url: str, strict: bool = True) -> float:
     started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", *(["--strict"] if strict else []), "--site-dir", str(site)],
-        cwd=project, capture_output=True, text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "SITE_URL": url},
-    )
-    if result.returncode:
-        sys.exit(f"mkdocs build failed in {project}:\n{result.stdout}{result.stderr}")
+    build_site(site, url, project, strict).check()
     return time.perf_counter() - started
 
 
@@ -244,11 +237,9 @@ def main():
                           flush=True)
     results = {page: summary(page_runs) for page, page_runs in runs.items()}
     anchor = summary(anchor_runs)
-    readme = (ROOT / "README.md").read_text()
     report = table(results, anchor, builds, anchor_build_s, loads)
-    readme = re.sub(f"{START}.*?{END}", lambda _: f"{START}\n{report}\n{END}", readme, flags=re.S)
-    (ROOT / "README.md").write_text(readme)
     print(report)
+    write_block(START, END, report)
     for page, row in results.items():
         if TARGETS.misses(row, anchor):
             print(f"MISSED {page}: {'; '.join(TARGETS.misses(row, anchor))}; Lighthouse: {row['misses']}")

@@ -1,137 +1,55 @@
 """Serve only the part of KaTeX's stylesheet and fonts that the built pages use.
 
-Runs after hooks/katex.py has typeset a page. Each typeset formula tells which KaTeX classes occur and
-which characters are drawn in which KaTeX font: KaTeX's own stylesheet decides that, and this module
-applies it as the browser does. After the build, every font in use is cut down to the characters drawn
-in it (fontTools, woff2 with Brotli), rules for classes no page uses are dropped, and both are written to
+Runs after hooks/katex.py has typeset a page. Each typeset formula tells which of KaTeX's selectors select
+something and which characters are drawn in which KaTeX font: KaTeX's own stylesheet decides that, read by
+tinycss2 and matched by cssselect2, and this module applies the cascade and inheritance as the browser
+does. After the build, every font in use is cut down to the characters drawn in it (fontTools, woff2 with
+Brotli), selectors that select nothing on any page are dropped, and both are written to
 `assets/katex/<hash>/`, named by their content, so that no browser pairs a page with a font cut for
 another version of the site. A page preloads only the fonts of the formulas on its first screen.
 """
 
-import functools
 import hashlib
 import io
 import re
 import shutil
 import unicodedata
+import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from html import unescape
 from pathlib import Path
 
+import cssselect2
+import tinycss2
 from fontTools import subset
 from fontTools.ttLib import TTFont
+from html_reading import NO_ROOM, SCREEN_CHARACTERS, TAG, VOID_TAGS, element_end, text_length
 from mkdocs.utils import get_relative_url
 
 KATEX = Path(__file__).parent.parent / "vendor" / "katex"
 SERVED_AT = "assets/katex"  # pages link here while building; the hash folder is filled in after the build
 STYLESHEET = "katex.min.css"
-# Characters of text (spaces not counted) that fit on a first screen: up to about 900 on Lighthouse's phone
-# (412 x 823 CSS pixels) and 1,550 on a 1920 x 1080 desktop; the browser tests check both.
-FIRST_SCREEN_CHARACTERS = 2000
 # FreeType's autohinter (Linux, Android) sets its alignment zones from these characters, when a font has
 # them: a subset without them renders every glyph a subpixel differently.
 AUTOHINTER_REFERENCE = "THEZOCQSHEZLOCUSfijkdbhuvxzoescnrpqgjyoO0" "ΓΒΕΖΘΟΩΔΞβθδζλξαειοπστωγημρφχψ"
 # KaTeX's markup is regular: double-quoted attributes, no "<" in text.
-MARKUP_TOKEN = re.compile(r'<(/?)([a-zA-Z][\w-]*)([^>]*?)(/?)>|([^<]+)')
+MARKUP_TOKEN = re.compile(rf"{TAG.pattern}|([^<]+)")
+ATTRIBUTE = re.compile(r'([\w:-]+)="([^"]*)"')
 FORMULA_ROOT = re.compile(r'<span class="katex(?:-display)?">')
-MATHML = re.compile(r'<span class="katex-mathml">.*?</math></span>', re.DOTALL)
-NOT_TEXT = re.compile(r"<(script|style)\b.*?</\1>|<span class=\"katex-mathml\">.*?</math></span>|<[^>]*>", re.DOTALL)
-SPAN_TAG = re.compile(r"<span\b|</span>")
-TAG_NAME = re.compile(r"<([a-zA-Z][\w-]*)")
-CLASS = re.compile(r'\bclass="([^"]*)"')
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+FONT_PROPERTIES = ("font-family", "font-style", "font-weight")
 PRELOAD = '<link rel="preload" href="{href}" as="font" type="font/woff2" crossorigin>'
 # A link into SERVED_AT that no earlier build (`mkdocs serve` rebuilds only changed pages) has pointed to a hash yet.
 LINK_TO_ASSETS = re.compile(rf'(href="[^"]*?){re.escape(SERVED_AT)}/(?![0-9a-f]{{10}}/)')
 
 
-# ---- KaTeX's stylesheet: which rule applies to which element ----
+# ---- KaTeX's stylesheet, read by tinycss2 and matched by cssselect2 ----
 
 
 @dataclass(frozen=True)
-class Compound:
-    """One step of a selector, e.g. `span.vlist:not(.x)::before`."""
-
-    tag: str | None
-    classes: frozenset
-    not_classes: frozenset
-    pseudo: str | None
-
-    def matches(self, tag, classes):
-        return (self.tag in (None, tag)) and self.classes <= classes and not (self.not_classes & classes)
-
-
-@dataclass(frozen=True)
-class Selector:
-    text: str
-    steps: tuple  # (combinator, Compound) from left to right; the first combinator is ""
-
-    @property
-    def specificity(self):
-        compounds = [compound for _, compound in self.steps]
-        classes = sum(len(c.classes) + len(c.not_classes) for c in compounds)
-        return classes, sum(c.tag is not None for c in compounds) + sum(c.pseudo is not None for c in compounds)
-
-    @property
-    def pseudo(self):
-        return self.steps[-1][1].pseudo
-
-    def matches(self, chain):
-        """Whether the last element of `chain`, a list of (tag, classes) from the root down, is selected."""
-        return _match(self.steps, len(self.steps) - 1, chain, len(chain) - 1)
-
-
-def _match(steps, step, chain, index):
-    combinator, compound = steps[step]
-    if index < 0 or not compound.matches(*chain[index]):
-        return False
-    if step == 0:
-        return True
-    if combinator == ">":
-        return _match(steps, step - 1, chain, index - 1)
-    return any(_match(steps, step - 1, chain, ancestor) for ancestor in range(index - 1, -1, -1))
-
-
-COMPOUND = re.compile(
-    r"(?P<tag>\*|[a-z][a-z0-9]*)?(?P<parts>(?:\.[\w-]+|:not\(\.[\w-]+\))*)(?P<pseudo>::?(?:before|after))?"
-)
-
-
-def parse_selector(text):
-    steps, combinator = [], ""
-    for token in re.split(r"\s*(>)\s*|\s+", text.strip()):
-        if token in (None, ""):
-            continue
-        if token == ">":
-            combinator = ">"
-            continue
-        match = COMPOUND.fullmatch(token)
-        if not match:
-            raise ValueError(f"KaTeX's stylesheet has a selector this hook cannot read: {text!r}")
-        parts = match["parts"]
-        compound = Compound(
-            tag=None if match["tag"] in (None, "*") else match["tag"],
-            classes=frozenset(re.findall(r"(?<!\()\.([\w-]+)", parts)),
-            not_classes=frozenset(re.findall(r":not\(\.([\w-]+)\)", parts)),
-            pseudo=(match["pseudo"] or "").lstrip(":") or None,
-        )
-        steps.append((combinator, compound))
-        combinator = " "
-    return Selector(text.strip(), tuple(steps))
-
-
-@dataclass
 class Rule:
-    selectors: list
+    selectors: tuple  # the text of each selector of the rule, as KaTeX wrote it
     body: str
-    order: int
-
-    def declarations(self):
-        return dict(
-            (name.strip(), value.strip())
-            for name, _, value in (part.partition(":") for part in self.body.split(";"))
-            if value
-        )
+    font: dict  # the font properties (and generated text) it sets
 
 
 @dataclass(frozen=True)
@@ -146,60 +64,33 @@ class Face:
 class Stylesheet:
     rules: list
     faces: list
-    cache: dict = field(default_factory=dict, repr=False)  # (chain, pseudo) -> declared font properties
+    matcher: cssselect2.Matcher = field(repr=False)  # payload: (rule index, selector index)
 
     @classmethod
     def parse(cls, css):
-        rules, faces = [], []
-        for order, (prelude, body) in enumerate(re.findall(r"([^{}]+)\{([^{}]*)\}", css)):
-            prelude = prelude.strip()
-            if prelude == "@font-face":
-                declarations = Rule([], body, order).declarations()
+        rules, faces, matcher = [], [], cssselect2.Matcher()
+        for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
+            if rule.type == "at-rule" and rule.lower_at_keyword == "font-face":
+                declarations = declarations_of(rule.content)
                 faces.append(Face(
-                    family=declarations["font-family"].strip("\"'"),
-                    weight=weight(declarations.get("font-weight", "400")),
-                    style=declarations.get("font-style", "normal"),
-                    file=re.search(r"url\(fonts/([^)]+\.woff2)\)", declarations["src"])[1],
+                    family=first_family(declarations["font-family"]),
+                    weight=weight(tinycss2.serialize(declarations.get("font-weight", "400")).strip()),
+                    style=tinycss2.serialize(declarations.get("font-style", "normal")).strip(),
+                    file=next(
+                        token.value.removeprefix("fonts/") for token in declarations["src"]
+                        if token.type == "url" and token.value.endswith(".woff2")
+                    ),
                 ))
-            elif prelude.startswith("@"):
-                raise ValueError(f"KaTeX's stylesheet has an at-rule this hook cannot read: {prelude!r}")
+            elif rule.type == "qualified-rule":
+                texts = selector_texts(rule.prelude)
+                for index, selector in enumerate(cssselect2.compile_selector_list(rule.prelude)):
+                    matcher.add_selector(selector, (len(rules), index))
+                font = font_declarations(declarations_of(rule.content))
+                rules.append(Rule(tuple(texts), tinycss2.serialize(rule.content), font))
             else:
-                rules.append(Rule([parse_selector(s) for s in prelude.split(",")], body, order))
-        return cls(rules, faces)
-
-    @functools.cached_property
-    def font_rules(self):
-        """(selector, rank, declarations) of the rules that set a font property or generated text."""
-        return [
-            (selector, (selector.specificity, rule.order), declared)
-            for rule in self.rules
-            if (declared := font_declarations(rule.declarations()))
-            for selector in rule.selectors
-        ]
-
-    def font(self, chain):
-        """The font face that draws the text directly inside the last element of `chain` (a tuple)."""
-        found = {}
-        for depth in range(len(chain), 0, -1):  # inheritance: the nearest element that sets a property wins
-            for prop, value in self.declared(chain[:depth]).items():
-                found.setdefault(prop, value)
-        family = found.get("font-family", "").split(",")[0].strip().strip("\"'")
-        return self.face(family, found.get("font-style", "normal"), weight(found.get("font-weight", "400")))
-
-    def declared(self, chain, pseudo=None):
-        """Font properties (and content) that the winning rules set on the last element of `chain`."""
-        if (chain, pseudo) not in self.cache:
-            self.cache[chain, pseudo] = self.winning(chain, pseudo)
-        return self.cache[chain, pseudo]
-
-    def winning(self, chain, pseudo):
-        winners = {}
-        for selector, rank, declarations in self.font_rules:
-            if selector.pseudo == pseudo and selector.matches(chain):
-                for prop, value in declarations.items():
-                    if prop not in winners or winners[prop][0] <= rank:
-                        winners[prop] = (rank, value)
-        return {prop: value for prop, (_, value) in winners.items() if prop != "content" or pseudo}
+                what = tinycss2.serialize([rule])[:80]
+                raise ValueError(f"KaTeX's stylesheet has a rule this hook cannot read: {what!r}")
+        return cls(rules, faces, matcher)
 
     def face(self, family, style, font_weight):
         """CSS font matching, as far as KaTeX's faces need it: style first, then the nearest weight."""
@@ -213,8 +104,15 @@ class Stylesheet:
             key=lambda face: abs(face.weight - font_weight),
         )
 
-    def purged(self, used_classes, used_tags, shipped_files):
-        """The stylesheet without rules for classes or tags that no page has, and without unshipped fonts."""
+    def font(self, computed):
+        """The face that draws text with these computed font properties."""
+        return self.face(
+            computed.get("font-family", ""), computed.get("font-style", "normal"),
+            weight(computed.get("font-weight", "400")),
+        )
+
+    def purged(self, used_selectors, shipped_files):
+        """The stylesheet with only the selectors that select something on a page, and only shipped fonts."""
         out = []
         for face in self.faces:
             if face.file in shipped_files:
@@ -222,30 +120,53 @@ class Stylesheet:
                     f"@font-face{{font-display:block;font-family:{face.family};font-style:{face.style};"
                     f"font-weight:{face.weight};src:url(fonts/{face.file}) format(\"woff2\")}}"
                 )
-        for rule in self.rules:
-            kept = [s.text for s in rule.selectors if applies(s, used_classes, used_tags)]
+        for index, rule in enumerate(self.rules):
+            kept = [text for number, text in enumerate(rule.selectors) if (index, number) in used_selectors]
             if kept:
                 out.append(f"{','.join(kept)}{{{rule.body}}}")
         return "".join(out)
 
 
-def applies(selector, used_classes, used_tags):
-    return all(
-        compound.classes <= used_classes and compound.tag in (None, *used_tags) for _, compound in selector.steps
-    )
+def declarations_of(content):
+    """{property: value tokens} of a rule's body."""
+    return {
+        item.lower_name: item.value
+        for item in tinycss2.parse_blocks_contents(content, skip_comments=True, skip_whitespace=True)
+        if item.type == "declaration"
+    }
+
+
+def selector_texts(prelude):
+    """The text of each selector in a rule's comma-separated list, in order."""
+    selectors = [[]]
+    for token in prelude:
+        if token.type == "literal" and token.value == ",":
+            selectors.append([])
+        else:
+            selectors[-1].append(token)
+    return [tinycss2.serialize(tokens).strip() for tokens in selectors]
+
+
+def first_family(tokens):
+    """The first family of a font-family list: KaTeX's faces are its own, so never a fallback."""
+    first = tinycss2.serialize(tokens).split(",")[0].strip()
+    return first.strip("\"'")
 
 
 def font_declarations(declarations):
+    """The font properties and generated text that a rule sets, as strings."""
     found = {}
     if "font" in declarations:  # shorthand, as in `.katex{font:normal 1.21em KaTeX_Main,math,serif}`
-        words, _, families = declarations["font"].partition(",")
-        *keywords, size, first_family = words.split()
-        found["font-family"] = first_family
+        words, _, _ = tinycss2.serialize(declarations["font"]).strip().partition(",")
+        *keywords, size, family = words.split()
+        found["font-family"] = family.strip("\"'")
         found["font-style"] = "italic" if "italic" in keywords else "normal"
         found["font-weight"] = next((w for w in keywords if w in ("bold", "700")), "400")
-    for prop in ("font-family", "font-style", "font-weight", "content"):
+    if "font-family" in declarations:
+        found["font-family"] = first_family(declarations["font-family"])
+    for prop in ("font-style", "font-weight", "content"):
         if prop in declarations:
-            found[prop] = declarations[prop]
+            found[prop] = tinycss2.serialize(declarations[prop]).strip()
     return found
 
 
@@ -270,24 +191,23 @@ class Formula:
 
 @dataclass
 class PageUse:
-    classes: set = field(default_factory=set)
-    tags: set = field(default_factory=set)
+    selectors: set = field(default_factory=set)  # (rule index, selector index) that select some element
     glyphs: dict = field(default_factory=dict)  # font file -> characters drawn in it
     formulas: list = field(default_factory=list)
 
     def first_screen_fonts(self):
-        return sorted({font for f in self.formulas if f.offset < FIRST_SCREEN_CHARACTERS for font in f.fonts})
+        return sorted({font for f in self.formulas if f.offset < SCREEN_CHARACTERS for font in f.fonts})
 
 
 def read_page(html, stylesheet):
-    """The classes, tags and glyphs of the page's formulas, and where each formula starts in its text."""
+    """The selectors that the page's formulas use, their glyphs, and where each formula starts in its text."""
     use = PageUse()
     article = html.find("<article")
     position, characters = max(article, 0), 0
     for root in FORMULA_ROOT.finditer(html, position):
         if root.start() < position:
             continue  # the .katex inside a .katex-display already read
-        characters += text_length(html[position : root.start()])
+        characters += text_length(TAG.sub(" ", NO_ROOM.sub(" ", html[position : root.start()])))
         end = element_end(html, root.start())
         formula = Formula(characters)
         use.formulas.append(formula)
@@ -296,54 +216,68 @@ def read_page(html, stylesheet):
     return use
 
 
-def read_formula(markup, stylesheet, use, formula):
-    """Adds one formula's classes, tags and glyphs to `use`; returns how many characters it draws."""
-    use.tags.update(TAG_NAME.findall(markup))
-    use.classes.update(name for names in CLASS.findall(markup) for name in names.split())
-    chain, drawn = [], 0
-    # KaTeX's MathML copy is for screen readers: never drawn.
-    for tag in MARKUP_TOKEN.finditer(MATHML.sub("", markup)):
-        closing, name, attributes, self_closing, text = tag.groups()
+def element_tree(markup):
+    """KaTeX's markup as an ElementTree (KaTeX writes regular HTML: double-quoted attributes, no "<" in text)."""
+    root = ElementTree.Element("root")
+    open_elements, last = [root], {}  # last: the element whose tail the next text is
+    for token in MARKUP_TOKEN.finditer(markup):
+        closing, name, attributes, text = token.groups()
+        parent = open_elements[-1]
         if text is not None:
-            drawn += draw(unescape(text), tuple(chain), stylesheet, use, formula)
+            previous = last.get(id(parent))
+            if previous is None:
+                parent.text = (parent.text or "") + unescape(text)
+            else:
+                previous.tail = (previous.tail or "") + unescape(text)
         elif closing:
-            chain.pop()
+            closed = open_elements.pop()
+            last[id(open_elements[-1])] = closed
         else:
-            classes = CLASS.search(attributes)
-            chain.append((name, frozenset(classes[1].split()) if classes else frozenset()))
-            for pseudo in ("before", "after"):
-                content = stylesheet.declared(tuple(chain), pseudo).get("content")
-                if content:
-                    drawn += draw(content_characters(content), tuple(chain), stylesheet, use, formula)
-            if self_closing or name in VOID:
-                chain.pop()
+            element = ElementTree.SubElement(
+                parent, name, {key: unescape(value) for key, value in ATTRIBUTE.findall(attributes)}
+            )
+            last[id(parent)] = element
+            if name in VOID_TAGS or attributes.rstrip().endswith("/"):
+                continue
+            open_elements.append(element)
+    return root[0]
+
+
+def read_formula(markup, stylesheet, use, formula):
+    """Adds one formula's selectors and glyphs to `use`; returns how many characters it draws."""
+    computed, hidden, drawn = {}, set(), 0  # element -> its font properties; the MathML copy's elements
+    for element in cssselect2.ElementWrapper.from_html_root(element_tree(markup)).iter_subtree():
+        parent = element.parent.etree_element if element.parent else None
+        own, generated = dict(computed.get(parent, {})), {}  # inherited, then set by the rules that apply
+        for _, _, pseudo, (rule, selector) in stylesheet.matcher.match(element):  # lowest precedence first
+            use.selectors.add((rule, selector))
+            declared = stylesheet.rules[rule].font
+            if pseudo:
+                generated.setdefault(pseudo, {}).update(declared)
+            else:
+                own.update((prop, value) for prop, value in declared.items() if prop != "content")
+        computed[element.etree_element] = own
+        if parent in hidden or "katex-mathml" in element.classes:
+            hidden.add(element.etree_element)  # KaTeX's MathML copy is for screen readers: never drawn
+            continue
+        for declared in generated.values():  # ::before and ::after inherit the element's font
+            if "content" in declared:
+                drawn += draw(content_characters(declared["content"]), {**own, **declared}, stylesheet, use, formula)
+        # the text directly inside the element, and after each of its children, is drawn in its font
+        texts = [element.etree_element.text, *(child.tail for child in element.etree_element)]
+        drawn += draw("".join(text or "" for text in texts), own, stylesheet, use, formula)
     return drawn
 
 
-def draw(text, chain, stylesheet, use, formula):
+def draw(text, font, stylesheet, use, formula):
     # Control and format characters (KaTeX's zero-width spaces) have no glyph; private-use ones do (\not).
     text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
-    face = stylesheet.font(chain) if text else None
+    face = stylesheet.font(font) if text else None
     if face is None:
         return 0
     use.glyphs.setdefault(face.file, set()).update(text)
     formula.fonts.add(face.file)
     return len(text)
-
-
-def element_end(html, start):
-    """Where the span starting at `start` ends (KaTeX nests spans in spans)."""
-    depth = 0
-    for tag in SPAN_TAG.finditer(html, start):
-        depth += -1 if tag[0] == "</span>" else 1
-        if depth == 0:
-            return tag.end()
-    raise ValueError(f"unclosed KaTeX markup at character {start}")
-
-
-def text_length(markup):
-    """Characters of text in `markup`, not counting spaces, scripts, styles and MathML."""
-    return sum(len(word) for word in NOT_TEXT.sub(" ", markup).split())
 
 
 # ---- Cutting the fonts ----
@@ -393,14 +327,13 @@ def on_post_page(output, page, config):
 
 def on_post_build(config):
     site = Path(config.site_dir)
-    glyphs, classes, tags = {}, set(), set()
+    glyphs, selectors = {}, set()
     for use in _pages.values():
-        classes |= use.classes
-        tags |= use.tags
+        selectors |= use.selectors
         for font, characters in use.glyphs.items():
             glyphs.setdefault(font, set()).update(characters)
     fonts = {font: subset_font(KATEX / "fonts" / font, characters) for font, characters in sorted(glyphs.items())}
-    css = stylesheet().purged(classes, tags, set(fonts)).encode("utf-8")
+    css = stylesheet().purged(selectors, set(fonts)).encode("utf-8")
     digest = hashlib.sha256(css + b"".join(fonts.values())).hexdigest()[:10]
     folder = site / SERVED_AT / digest
     shutil.rmtree(folder, ignore_errors=True)

@@ -15,6 +15,8 @@
 import re
 from pathlib import Path
 
+from html_reading import CLASS, NO_ROOM, SCREEN_CHARACTERS, TAG, VOID_TAGS, element_end, text_length
+
 # Pygments writes flat spans, one per token: `<span class="n">torch</span>`.
 TOKEN_SPAN = re.compile(r'<span class="([\w-]+)">([^<]*)</span>')
 CODE_BLOCK = re.compile(r"<pre\b[^>]*>.*?</pre>", re.DOTALL)
@@ -27,21 +29,10 @@ RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
 # Material colours names with this variable, which it sets to the colour of all code.
 NAME_COLOUR = "color:var(--md-code-hl-name-color)"
 PLAIN_NAME = "var(--md-code-fg-color)"
-
-# Characters of text (spaces not counted) on more than the fullest screen the tests check: a 1920 x 1080
-# desktop holds up to about 1,550.
-SCREEN_CHARACTERS = 2500
 LAZY = "data-lazy-layout"
 # Blocks whose layout containment changes nothing on screen: a paragraph holds only inline content, and
 # display math and tables already scroll (they clip, and no margin collapses through them).
 LAZY_BLOCKS = {("p", ""), ("div", "arithmatex"), ("div", "md-typeset__scrollwrap")}
-TAG = re.compile(r'<(/?)([a-zA-Z][\w-]*)((?:[^>"\']|"[^"]*"|\'[^\']*\')*)>')
-CLASS = re.compile(r'\bclass="([^"]*)"')
-# What takes no room on screen: scripts, styles, comments, and KaTeX's MathML copy (for screen readers).
-NO_ROOM = re.compile(
-    r'<(script|style)\b.*?</\1>|<!--.*?-->|<span class="katex-mathml">.*?</math></span>', re.DOTALL
-)
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 _styled = None
 
@@ -76,7 +67,7 @@ def top_level_blocks(html):
     article = NO_ROOM.sub(lambda match: " " * len(match[0]), html[start:end])
     blocks, depth, characters, text_from = [], 0, 0, 0
     for tag in TAG.finditer(article):
-        characters += sum(len(word) for word in article[text_from : tag.start()].split())
+        characters += text_length(article[text_from : tag.start()])
         text_from = tag.end()
         closing, name, attributes = tag.groups()
         if closing:
@@ -86,9 +77,9 @@ def top_level_blocks(html):
             classes = CLASS.search(attributes)
             first_class = classes[1].split()[0] if classes and classes[1].split() else ""
             blocks.append((start + tag.start(), (name, first_class) in LAZY_BLOCKS, characters))
-        if name not in VOID and not attributes.rstrip().endswith("/"):
+        if name not in VOID_TAGS and not attributes.rstrip().endswith("/"):
             depth += 1
-    characters += sum(len(word) for word in article[text_from:].split())
+    characters += text_length(article[text_from:])
     return blocks, characters
 
 
@@ -121,6 +112,11 @@ def on_config(config):
     _styled = styled_tokens(theme_stylesheets(config))
     if not _styled:
         raise ValueError("no code highlighting rules found in the theme's stylesheets: has Material changed?")
+
+
+def output_blocks(html):
+    """The Output blocks of a page, and the notebook's outputs, each from its start tag to its end tag."""
+    return [html[block.start() : element_end(html, block.start())] for block in OUTPUT_BLOCK.finditer(html)]
 
 
 def on_page_content(html, page, config, files):

@@ -2,25 +2,20 @@
 
 import os
 import shutil
-import subprocess
-import sys
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from chromium import CHROMIUM, launch
 from page_visits import visit_site
-from static_server import serve
-
-ROOT = Path(__file__).parent.parent
+from project import ROOT, build_site
+from project.chromium import CHROMIUM, launch
+from project.static_server import serve
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(items):
     """Mark what needs the built site as slow, and run the fast layer first.
 
-    Within it the fences come last: they start in the background when collection ends (page_doctest.py) and
+    Within it the fences come last: they start in the background when collection ends (page_doctest/) and
     run there while the tests in this process do, so by the time their tests come most are done.
     """
     for item in items:
@@ -29,33 +24,23 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: (item.get_closest_marker("slow") is not None, "markdown-docs" in item.keywords))
 
 
-@dataclass
-class Build:
-    site: Path
-    url: str  # where the site is served and what it was built for
-    log: str
-    returncode: int
+@pytest.fixture(scope="session")
+def build(tmp_path_factory):
+    """The site built once per session with `mkdocs build --strict`, for the address it is served at."""
+    site = tmp_path_factory.mktemp("site")
+    with serve(site) as url:
+        yield build_site(site, url)
 
 
 @pytest.fixture(scope="session")
-def build(tmp_path_factory):
-    """The site built once per session with `mkdocs build --strict` (never -q: it hides warnings), and served."""
-    site = tmp_path_factory.mktemp("site")
-    with serve(site) as url:
-        result = subprocess.run(
-            [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "SITE_URL": url},
-        )
-        yield Build(site, url, result.stdout + result.stderr, result.returncode)
+def site(build):
+    """The built site's folder, once the build is known to have passed (else every user fails with its log)."""
+    return build.check().site
 
 
 @pytest.fixture(scope="session")
 def site_url(build):
-    assert build.returncode == 0, "the site did not build; see test_build_is_strict_and_clean"
-    return build.url
+    return build.check().url
 
 
 @pytest.fixture(scope="session")

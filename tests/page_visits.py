@@ -10,11 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chromium import launch
-from pages import url_path
+from project import PAGES, url_path
+from project.chromium import launch
 
-ROOT = Path(__file__).parent.parent
-PAGES = sorted([*(ROOT / "docs").rglob("*.md"), *(ROOT / "docs").rglob("*.ipynb")])
 # Lighthouse's phone, and a large desktop: the narrowest first screen and the one that holds the most text.
 VIEWPORTS = {
     "phone": dict(viewport={"width": 412, "height": 823}, is_mobile=True, has_touch=True),

@@ -7,8 +7,9 @@ from urllib.parse import urldefrag
 
 import pytest
 
-from page_visits import PAGES, ROOT, VIEWS
-from pages import url_path
+from page_doctest import fences
+from page_visits import VIEWS
+from project import DOCS, PAGES, url_path
 
 SCHEMES = ["light", "dark"]  # the views of page_visits.py that read the whole document, on a desktop
 RAW_TEX = re.compile(r"\$|\\\(|\\\[|\\[a-zA-Z]+\{|\\frac")
@@ -23,7 +24,11 @@ def markdown(page: Path) -> str:
 
 def formulas_in_source(page: Path) -> int:
     """Formulas the page's Markdown holds: $...$ and $$...$$ outside code."""
-    text = re.sub(r"^( *)(```|~~~).*?^\1\2", "", markdown(page), flags=re.M | re.S)
+    lines = markdown(page).split("\n")
+    for fence in fences("\n".join(lines)):  # the doc-test's fence finder; blanked lines keep paragraphs apart
+        start, end = fence.map
+        lines[start:end] = [""] * (end - start)
+    text = "\n".join(lines)
     text = re.sub(r"`[^`\n]*`", "", text)
     display = re.findall(r"\$\$.*?\$\$", text, flags=re.S)
     text = re.sub(r"\$\$.*?\$\$", "", text, flags=re.S)
@@ -88,7 +93,7 @@ def test_internal_links_and_anchors_resolve(visits, browser, site_url):
 
 
 def test_instant_navigation_keeps_math_typeset(browser, site_url):
-    target = ROOT / "docs" / "batchnorm-training.md"
+    target = DOCS / "batchnorm-training.md"
     page = browser.new_page()
     page.goto(site_url, wait_until="networkidle")
     page.evaluate("window.__before_navigation = true")

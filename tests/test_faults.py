@@ -6,20 +6,19 @@ the hooks' own errors in `test_hooks.py`; what is left here is what MkDocs, its 
 """
 
 import json
-import os
-import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from project import ROOT, build_site, read_config, write_config
+
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).parent.parent
-PROJECT = ["pyproject.toml", "mkdocs.yml", "hooks", "overrides", "vendor", "snippets"]
-ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+PROJECT = ["pyproject.toml", "mkdocs.yml", "hooks", "overrides", "vendor", "snippets", "project", "page_doctest"]
 
 FAILING_NOTEBOOK = json.dumps({
     "cells": [{"cell_type": "code", "id": "fails", "metadata": {}, "execution_count": None, "outputs": [],
@@ -64,42 +63,28 @@ def copy_project(destination: Path, pages: dict[str, str]) -> Path:
     shutil.copytree(ROOT / "docs" / "stylesheets", destination / "docs" / "stylesheets")
     for name, text in pages.items():
         (destination / "docs" / name).write_text(text)
-    config = (destination / "mkdocs.yml").read_text()
-    nav = re.search(r"^nav:\n(?:  - .*\n)+", config, flags=re.M).group(0)
-    listed = "".join(f"  - {name}\n" for name in pages)
-    (destination / "mkdocs.yml").write_text(config.replace(nav, f"nav:\n{listed}"))
+    config = read_config(destination / "mkdocs.yml")
+    write_config({**config, "nav": list(pages)}, destination / "mkdocs.yml")
     return destination
 
 
 @pytest.fixture(scope="module")
 def build_runs(tmp_path_factory):
     """All the faulty builds at once, one process each."""
-    started = {
-        name: subprocess.Popen(
-            [sys.executable, "-m", "mkdocs", "build", "--strict"],
-            cwd=copy_project(tmp_path_factory.mktemp(name), pages),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV,
-        )
-        for name, pages in BUILDS.items()
-    }
-    return {name: finish(process) for name, process in started.items()}
-
-
-def finish(process, seconds=120):
-    try:
-        return process.communicate(timeout=seconds)[0], process.returncode
-    except subprocess.TimeoutExpired:
-        process.kill()
-        return f"the build hung for {seconds} s:\n{process.communicate()[0]}", None
+    projects = {name: copy_project(tmp_path_factory.mktemp(name), pages) for name, pages in BUILDS.items()}
+    with ThreadPoolExecutor(len(projects)) as pool:
+        runs = {name: pool.submit(build_site, project / "site", project=project, timeout=120)
+                for name, project in projects.items()}
+        return {name: run.result() for name, run in runs.items()}
 
 
 @pytest.mark.parametrize("fault", BUILDS)
 def test_build_fails_naming_the_fault(build_runs, fault):
-    log, returncode = build_runs[fault]
-    assert returncode is not None, log
-    assert returncode != 0, f"mkdocs build --strict passed despite {fault}:\n{log}"
+    build = build_runs[fault]
+    assert build.returncode is not None, build.log
+    assert build.returncode != 0, f"mkdocs build --strict passed despite {fault}:\n{build.log}"
     for expected in EXPECTED_IN_LOG[fault]:
-        assert expected in log, f"the log does not name {expected!r}:\n{log}"
+        assert expected in build.log, f"the log does not name {expected!r}:\n{build.log}"
 
 
 def test_guard_fails_on_a_fence_that_did_not_run(tmp_path):
@@ -107,7 +92,7 @@ def test_guard_fails_on_a_fence_that_did_not_run(tmp_path):
     shutil.copytree(ROOT / "tests", project / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "docs", "tests/test_site.py"],
-        cwd=project, capture_output=True, text=True, env=ENV,
+        cwd=project, capture_output=True, text=True,
     )
     assert run.returncode == 1, run.stdout + run.stderr
     assert "docs/index.md: 2 Python blocks rendered, 1 collected, 1 executed" in run.stdout, run.stdout

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 from mkdocs.exceptions import PluginError
 
-from pages import load_hook
+from project import load_hook
 
 
 def page(uri="index.md", toc=()):

@@ -10,10 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from pages import url_path
+from project import NOTEBOOKS, url_path
 
-ROOT = Path(__file__).parent.parent
-NOTEBOOKS = sorted((ROOT / "docs").rglob("*.ipynb"))
 MAX_PAGE_BYTES = 100_000  # mkdocs-jupyter's page was 651 KB before hooks/notebook.py; ours is about 46 KB
 OUTPUT = re.compile(r'class="jp-RenderedText jp-OutputArea-output" data-mime-type="([^"]+)"')
 
@@ -29,22 +27,21 @@ def test_notebook_is_stored_without_outputs(path):
     assert not stored, f"cells stored with outputs (clear them before committing): {stored}"
 
 
-def built_page(build, path: Path) -> str:
-    assert build.returncode == 0, "the site did not build; see test_build_is_strict_and_clean"
-    return (build.site / url_path(path) / "index.html").read_text(encoding="utf-8")
+def built_page(site: Path, path: Path) -> str:
+    return (site / url_path(path) / "index.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
-def test_built_notebook_shows_its_results(build, path):
-    outputs = OUTPUT.findall(built_page(build, path))
+def test_built_notebook_shows_its_results(site, path):
+    outputs = OUTPUT.findall(built_page(site, path))
     code_cells = [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
     assert len(outputs) >= 3, f"the page shows {len(outputs)} results for {len(code_cells)} code cells: did they run?"
     assert set(outputs) == {"text/plain"}, f"cells wrote something other than plain output (warnings?): {outputs}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
-def test_built_notebook_page_is_lean(build, path):
-    page = built_page(build, path)
+def test_built_notebook_page_is_lean(site, path):
+    page = built_page(site, path)
     styles = re.findall(r"<style[^>]*>.*?</style>", page, flags=re.DOTALL)
     jupyter_css = [style[:80] for style in styles if "jp-" in style or "jupyter" in style]
     assert not jupyter_css, f"mkdocs-jupyter's inline JupyterLab CSS is back (see hooks/notebook.py): {jupyter_css}"

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import material
 
-ROOT = Path(__file__).parent.parent
+from project import ROOT
+
 MATERIAL = Path(material.__file__).parent / "templates"
 # partial -> the one line ours changes, as (Material's line, ours)
 INTENDED = {

@@ -1,4 +1,4 @@
-"""The doc-test plugin (`page_doctest.py`) on small pages: each slip a writer can make fails its own test.
+"""The doc-test plugin (`page_doctest/`) on small pages: each slip a writer can make fails its own test.
 
 Each case runs pytest in-process on a few Markdown pages in a temporary folder (pytester), without torch, so
 a case costs a fraction of a second.
@@ -53,14 +53,14 @@ PRINTS_X = f"""
 
 
 def test_each_fence_is_known_by_its_page(pytester):
-    """D1: the same fence at the same line on two pages; only the page that shows a stale output fails."""
+    """The same fence at the same line on two pages; only the page that shows a stale output fails."""
     recorder = doctest(pytester, md(a=PRINTS_X.replace("SHOWN", "y"), b=PRINTS_X.replace("SHOWN", "x")))
     recorder.assertoutcome(passed=1, failed=1)
     assert list(failures(recorder)) == ["a.md:3"]
 
 
 def test_a_fence_runs_once_even_when_it_raises_type_error(pytester):
-    """D2: the engine retries a runner on TypeError; our fences must not run twice."""
+    """The engine retries a runner on TypeError; our fences must not run twice."""
     code = 'open("runs.txt", "a").write("ran\\n")\nraise TypeError("from the fence")'
     recorder = doctest(pytester, {"once.md": f"# Page\n\n```python\n{code}\n```\n"})
     recorder.assertoutcome(failed=1)
@@ -69,7 +69,7 @@ def test_a_fence_runs_once_even_when_it_raises_type_error(pytester):
 
 
 def test_each_fence_starts_in_a_fresh_interpreter(pytester):
-    """D3: nothing an earlier fence did (globals, imports, warning filters, modules' state) reaches a later one."""
+    """Nothing an earlier fence did (globals, imports, warning filters, modules' state) reaches a later one."""
     write(pytester, {"snippets/settings.py": "value = 1\n"})
     recorder = doctest(pytester, md(fresh=f"""
         # Page
@@ -136,13 +136,14 @@ def test_a_warm_start_is_as_fresh_as_a_cold_one(pytester):
     ("import jax(", ""),
 ])
 def test_warm_start_is_the_opening_worth_running_ahead(code, opening):
-    from fresh_python import ROOT, warm_start
+    from page_doctest.fresh_python import warm_start
+    from project import ROOT
     assert warm_start(code, ["torch", "numpy", "matplotlib.pyplot"], ROOT) == opening
 
 
 def test_torch_and_matplotlib_state_do_not_leak(pytester):
-    """D3 as it happened (print options), and the rest of torch's and matplotlib's global state."""
-    pytester.makeini("[pytest]\ndoctest_preload =\n    torch\n    matplotlib.pyplot\n")
+    """A leak as it once happened (print options), and the rest of torch's and matplotlib's global state."""
+    pytester.makeini("[pytest]\nfence_preload =\n    torch\n    matplotlib.pyplot\n")
     recorder = doctest(pytester, md(torch=f"""
         # Page
 
@@ -171,7 +172,7 @@ def test_torch_and_matplotlib_state_do_not_leak(pytester):
 
 
 def test_each_slip_fails_its_own_test_and_the_rest_run(pytester):
-    """D5: an orphan Output block, a continuation fence, a missing snippet, an unshown print; one healthy fence."""
+    """An orphan Output block, a continuation fence, a missing snippet, an unshown print; one healthy fence."""
     recorder = doctest(pytester, md(slips=f"""
         # Page
 
@@ -207,7 +208,7 @@ def test_each_slip_fails_its_own_test_and_the_rest_run(pytester):
 
 
 def test_the_location_appears_once(pytester):
-    """D6: a report names its page and line once, at its start."""
+    """A report names its page and line once, at its start."""
     recorder = doctest(pytester, md(stale=PRINTS_X.replace("SHOWN", "y")))
     report = failures(recorder)["stale.md:3"]
     assert report.startswith("stale.md:3: the output shown on the page is not what the code prints.")
@@ -216,7 +217,7 @@ def test_the_location_appears_once(pytester):
 
 
 def test_block_form_snippets_are_refused_clearly(pytester):
-    """D7: a block of files under one --8<-- cannot be traced line by line, so it is refused."""
+    """A block of files under one --8<-- cannot be traced line by line, so it is refused."""
     write(pytester, {"snippets/one.py": "x = 1\n"})
     recorder = doctest(pytester, md(block='# Page\n\n```python\n--8<--\nsnippets/one.py\n--8<--\n```\n'))
     assert "block-form snippets (--8<-- on a line of its own) are not supported" in failures(recorder)["block.md:3"]

@@ -4,46 +4,35 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 from bs4 import BeautifulSoup, Comment, NavigableString
 
-from pages import url_path
+from project import PAGES, read_config, url_path
 
-ROOT = Path(__file__).parent.parent
-PAGES = sorted([*(ROOT / "docs").rglob("*.md"), *(ROOT / "docs").rglob("*.ipynb")])
-
-
-class ConfigLoader(yaml.SafeLoader):
-    """Reads mkdocs.yml, leaving MkDocs' own tags (!ENV) unresolved."""
-
-
-ConfigLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
-SITE_DESCRIPTION = yaml.load((ROOT / "mkdocs.yml").read_text(), ConfigLoader)["site_description"]
+SITE_DESCRIPTION = read_config()["site_description"]
 # Front matter rendered as Markdown shows up as text like "description: ...".
 METADATA_TEXT = "description:"
 
 
-def html(build, page: Path) -> BeautifulSoup:
-    assert build.returncode == 0, f"the site did not build:\n{build.log}"
-    return BeautifulSoup((build.site / url_path(page) / "index.html").read_text(encoding="utf-8"), "html.parser")
+def html(site: Path, page: Path) -> BeautifulSoup:
+    return BeautifulSoup((site / url_path(page) / "index.html").read_text(encoding="utf-8"), "html.parser")
 
 
-def description(build, page: Path) -> str:
-    meta = html(build, page).find("meta", attrs={"name": "description"})
+def description(site: Path, page: Path) -> str:
+    meta = html(site, page).find("meta", attrs={"name": "description"})
     return meta["content"].strip() if meta else ""
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
-def test_page_has_its_own_description(build, page):
-    found = description(build, page)
+def test_page_has_its_own_description(site, page):
+    found = description(site, page)
     assert found, f"docs/{page.name} has no description: add `description:` to its front matter"
     assert found != SITE_DESCRIPTION, f"docs/{page.name} shows the site's description: give it its own"
 
 
-def test_no_two_pages_share_a_description(build):
+def test_no_two_pages_share_a_description(site):
     owners = {}
     for page in PAGES:
-        owners.setdefault(description(build, page), []).append(page.name)
+        owners.setdefault(description(site, page), []).append(page.name)
     shared = {text: names for text, names in owners.items() if len(names) > 1}
     assert not shared, f"pages sharing a description: {shared}"
 
@@ -61,8 +50,8 @@ def text_before(article, heading) -> str:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
-def test_article_starts_with_its_h1(build, page):
-    article = html(build, page).find("article")
+def test_article_starts_with_its_h1(site, page):
+    article = html(site, page).find("article")
     headings = article.find_all(["h1", "h2", "h3", "h4", "h5", "h6"])
     assert headings and headings[0].name == "h1", f"the first heading of {page.name} is not an h1: {headings[:1]}"
     assert len(article.find_all("h1")) == 1, f"{page.name} has more than one h1"
@@ -72,16 +61,15 @@ def test_article_starts_with_its_h1(build, page):
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
-def test_no_metadata_text_in_page_or_toc(build, page):
-    soup = html(build, page)
+def test_no_metadata_text_in_page_or_toc(site, page):
+    soup = html(site, page)
     assert METADATA_TEXT not in soup.find("article").get_text(" "), f"front matter shown as text on {page.name}"
     toc = soup.select_one("nav.md-nav--secondary")
     assert toc is None or METADATA_TEXT not in toc.get_text(" "), f"front matter in the contents of {page.name}"
 
 
-def test_no_metadata_text_in_search_index(build):
-    assert build.returncode == 0, f"the site did not build:\n{build.log}"
-    entries = json.loads((build.site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+def test_no_metadata_text_in_search_index(site):
+    entries = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
     assert len({entry["location"].split("#")[0] for entry in entries}) == len(PAGES), "a page is missing from search"
     found = [entry["location"] for entry in entries if METADATA_TEXT in entry["title"] + entry["text"]]
     assert not found, f"front matter indexed as text at {found}"

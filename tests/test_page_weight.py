@@ -12,14 +12,9 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
-from page_visits import LAZY, PAGES, RENDER_EVERYTHING, VIEWPORTS
-from pages import load_hook, url_path
+from page_visits import LAZY, RENDER_EVERYTHING, VIEWPORTS
+from project import PAGES, load_hook, url_path
 
-# Output blocks, and the notebook's outputs
-OUTPUT_BLOCK = (
-    r'<div class="[^"]*highlight[^"]*"><span class="filename">Output</span>.*?</div>'
-    r'|<div class="jp-RenderedText[^"]*"[^>]*>.*?</pre>'
-)
 ACTIVE_TOC_LINK_IS = """href =>
     document.querySelector(".md-sidebar--secondary .md-nav__link--active")?.getAttribute("href") === href"""
 SAMPLE = '''import torch
@@ -78,17 +73,22 @@ def test_paragraphs_math_and_tables_a_screen_away_from_both_ends_are_marked(hook
 # ---- The built site ----
 
 
-def test_output_blocks_are_not_searchable_and_code_is(build):
-    assert build.returncode == 0, "the site did not build; see test_build_is_strict_and_clean"
-    index = json.loads((build.site / "search" / "search_index.json").read_text(encoding="utf-8"))
+def without(blocks, html):
+    for block in blocks:
+        html = html.replace(block, "")
+    return html
+
+
+def test_output_blocks_are_not_searchable_and_code_is(site, hook):
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
     searchable = html.unescape("\n".join(entry["text"] for entry in index["docs"]))
     outputs = codes = 0
-    built_pages = {page: (build.site / url_path(page) / "index.html").read_text(encoding="utf-8") for page in PAGES}
+    built_pages = {page: (site / url_path(page) / "index.html").read_text(encoding="utf-8") for page in PAGES}
     # a line that any page also shows outside its Output blocks (a quoted error message) is rightly searchable
-    elsewhere = "\n".join(text_of(re.sub(OUTPUT_BLOCK, "", built, flags=re.S)) for built in built_pages.values())
+    output_blocks = {page: hook.output_blocks(built) for page, built in built_pages.items()}  # as the hook finds them
+    elsewhere = "\n".join(text_of(without(output_blocks[page], built)) for page, built in built_pages.items())
     for page, built in built_pages.items():
-        output_blocks = re.findall(OUTPUT_BLOCK, built, flags=re.S)
-        for block in output_blocks:
+        for block in output_blocks[page]:
             lines = [line for line in text_of(block).splitlines() if len(line) > 12 and line not in elsewhere]
             outputs += bool(lines)
             assert not [line for line in lines if line in searchable], f"{page.name}: Output found by search"
@@ -114,8 +114,8 @@ def test_nothing_on_the_first_screen_is_laid_out_late(visits, view):
     assert lazy_somewhere > 0, "no block is laid out lazily on any page: are the rules in extra.css applied?"
 
 
-def longest_page(build):
-    return max(PAGES, key=lambda page: (build.site / url_path(page) / "index.html").stat().st_size)
+def longest_page(site):
+    return max(PAGES, key=lambda page: (site / url_path(page) / "index.html").stat().st_size)
 
 
 def settled_top(page, target):
@@ -142,9 +142,9 @@ def heading_top(browser, url, target, render_everything):
     return top
 
 
-def test_a_link_to_a_section_lands_where_it_would_without_lazy_layout(browser, build, site_url):
+def test_a_link_to_a_section_lands_where_it_would_without_lazy_layout(browser, site, site_url):
     """Links from other pages and search results; links within a page are the next test's."""
-    url = site_url + url_path(longest_page(build))
+    url = site_url + url_path(longest_page(site))
     page = browser.new_page()
     page.goto(url, wait_until="networkidle")
     headings = page.eval_on_selector_all("article h2[id]", "headings => headings.map(h => h.id)")
@@ -155,8 +155,8 @@ def test_a_link_to_a_section_lands_where_it_would_without_lazy_layout(browser, b
         assert abs(lazy - everything) <= 2, f"#{target}: {lazy:.0f} px from the top, not {everything:.0f}"
 
 
-def test_table_of_contents_follows_the_reader(browser, build, site_url):
-    page_file = longest_page(build)
+def test_table_of_contents_follows_the_reader(browser, site, site_url):
+    page_file = longest_page(site)
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.goto(site_url + url_path(page_file), wait_until="networkidle")
@@ -170,9 +170,9 @@ def test_table_of_contents_follows_the_reader(browser, build, site_url):
     context.close()
 
 
-def test_print_lays_out_everything(browser, build, site_url):
+def test_print_lays_out_everything(browser, site, site_url):
     page = browser.new_page()
-    page.goto(site_url + url_path(longest_page(build)), wait_until="networkidle")
+    page.goto(site_url + url_path(longest_page(site)), wait_until="networkidle")
     page.emulate_media(media="print")
     skipped = page.evaluate(LAZY.replace("!element.closest(\".katex\")", "true"))
     page.emulate_media(media="screen")

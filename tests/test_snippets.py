@@ -1,11 +1,11 @@
 """Every file in snippets/ runs as a script on its own, and every one is embedded in some page."""
 
 import re
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parent.parent
+from project import MARKDOWN_PAGES, ROOT
+
 SNIPPETS = sorted((ROOT / "snippets").glob("*.py"))
 EMBED = re.compile(r"""-+8<-+[ \t]+["']([^"':]+)""")  # the path of a pymdownx.snippets line, without :section
 
@@ -31,6 +31,6 @@ def test_snippet_runs_as_a_script(snippet, script_runs):
 
 
 def test_every_snippet_is_embedded_in_a_page():
-    embedded = {ROOT / path for page in (ROOT / "docs").rglob("*.md") for path in EMBED.findall(page.read_text())}
+    embedded = {ROOT / path for page in MARKDOWN_PAGES for path in EMBED.findall(page.read_text())}
     orphans = [str(snippet.relative_to(ROOT)) for snippet in SNIPPETS if snippet not in embedded]
     assert not orphans, f"not embedded in any page of docs/ (readers never see them): {orphans}"

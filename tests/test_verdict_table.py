@@ -1,13 +1,12 @@
 """The verdict table on the home page is what the checker says about each configuration."""
 
-from pathlib import Path
-
 import pytest
 import torch
 
 from linearity import measure
+from project import DOCS
 
-HOME = Path(__file__).parent.parent / "docs" / "index.md"
+HOME = DOCS / "index.md"
 WORDS = {"linear": "linear", "affine (not linear)": "affine", "nonlinear": "nonlinear"}
 
 

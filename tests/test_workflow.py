@@ -1,18 +1,12 @@
-"""The GitHub Actions workflow runs README's test command and publishes from main only."""
+"""The GitHub Actions workflow tests with `.ci/run`, the one CI script, and publishes from main only."""
 
 import re
-from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).parent.parent
+from project import ROOT
+
 WORKFLOW = yaml.safe_load((ROOT / ".github" / "workflows" / "site.yml").read_text())
-
-
-def readme_commands():
-    """The shell commands of README's fenced bash blocks."""
-    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
-    return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
 
 
 def runs(job):
@@ -24,18 +18,8 @@ def test_runs_on_pushes_and_pull_requests():
     assert {"push", "pull_request"} <= set(triggers)
 
 
-def test_tests_as_readme_says_with_the_browser_required():
-    assert "pytest" in readme_commands(), "README no longer says `pytest`"
-    assert "pytest" in runs("test")
-    assert "pip install -r requirements.txt" in runs("test")
-    assert any("apt-get install -y chromium" in run for run in runs("test"))
-    assert WORKFLOW["jobs"]["test"]["env"]["REQUIRE_BROWSER"] == "1"
-
-
-def test_doctest_runs_again_on_baseline_kernels_here_and_in_ci():
-    command = "ATEN_CPU_CAPABILITY=default pytest -m markdown-docs"
-    assert any(command in run for run in runs("test")), "the workflow skips the baseline-kernel doc-test"
-    assert command in (ROOT / ".ci" / "run").read_text(), ".ci/run skips the baseline-kernel doc-test"
+def test_tests_with_the_ci_script_alone():
+    assert runs("test") == ["bash .ci/run"], "the workflow's test job should call .ci/run and nothing else"
 
 
 def test_deploys_to_pages_from_main_after_the_tests():

@@ -8,7 +8,7 @@ to the rendered page:
   recorded under its page and line, with the "Output" block that follows it; an authoring slip (an orphan
   Output block, a `continuation` fence, a missing snippet) becomes a failure of that one test;
 - `pytest_markdown_docs_globals`: the body each test executes is one call that runs the fence in a fresh
-  interpreter (`fresh_python.py`), compares what it printed with the Output block, and raises `FenceFailed`
+  interpreter (`page_doctest/fresh_python.py`), compares what it printed with the Output block, and raises `FenceFailed`
   with a report that names the page line and, for embedded code, the snippet file and line.
 
 `pytest --update-outputs` rewrites the Output blocks from a real run (adding or removing blocks as needed).
@@ -24,11 +24,12 @@ from pathlib import Path
 
 import markdown
 import pytest
-import yaml
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from pymdownx.snippets import SnippetMissingError
 
-from fresh_python import FreshPythonPool
+from page_doctest.fresh_python import FreshPythonPool
+from project import read_config
 
 PYTHON = {"py", "python", "python3"}
 CONTAINER = re.compile(r"(?:!!!|\?\?\?\+?|===)(?:\s|$)")  # admonition, details, content tab
@@ -85,8 +86,9 @@ def pytest_addoption(parser):
         action="store_true",
         help="rewrite each 'Output' block shown on a page with what its code prints now",
     )
-    parser.addini("doctest_preload", type="linelist", default=[], help="modules the fresh interpreters find imported")
-    parser.addini("doctest_workers", default=str(min(4, os.cpu_count() or 1)), help="fences run at once")
+    # Not doctest_*: pytest's own doctest options are named so, and these are not for it.
+    parser.addini("fence_preload", type="linelist", default=[], help="modules the fresh interpreters find imported")
+    parser.addini("fence_workers", default=str(min(4, os.cpu_count() or 1)), help="fences run at once")
 
 
 def pytest_configure(config):
@@ -111,19 +113,36 @@ def fresh_python(pytestconfig) -> FreshPythonPool:
     return pytestconfig.stash[DOCTEST].python()
 
 
-class IgnoreTags(yaml.SafeLoader):
-    """mkdocs.yml as plain YAML: its tags (!ENV, !!python/name:) name things that these options never use."""
-
-
-IgnoreTags.add_multi_constructor("", lambda loader, tag, node: None)
-
-
 def extension_options(mkdocs_yml: Path, name: str) -> dict:
     """The options mkdocs.yml gives a Markdown extension; mkdocs' own loader would also load every plugin (1.3 s)."""
-    extensions = (yaml.load(mkdocs_yml.read_text(encoding="utf-8"), IgnoreTags) or {}).get("markdown_extensions")
+    extensions = read_config(mkdocs_yml).get("markdown_extensions")
     if isinstance(extensions, list):  # MkDocs takes a list of names and {name: options}, or one mapping
         extensions = {k: v for entry in extensions if isinstance(entry, dict) for k, v in entry.items()}
     return (extensions or {}).get(name) or {}
+
+
+def fence_language(info: str) -> str:
+    """The language a fence's info string names: `python`, `py`, `{.py title="x"}` -> python, py; "" for none."""
+    info = info.strip()
+    return info.strip("{}").split()[0].lstrip(".") if info.strip("{} ") else ""
+
+
+def markdown_parser() -> MarkdownIt:
+    """How the doc-test reads a page: CommonMark, with the bodies of admonitions, details and tabs lifted."""
+    md = MarkdownIt("commonmark")
+    lift = lambda state: setattr(state, "src", lift_containers(state.src))  # noqa: E731 - a one-line rule
+    md.core.ruler.before("block", "lift_containers", lift)
+    return md
+
+
+def fences(text: str) -> list[Token]:
+    """Every fenced block of a page as the doc-test finds it; `token.map` holds its 0-based page lines."""
+    return [token for token in markdown_parser().parse(text) if token.type == "fence"]
+
+
+def python_fences(text: str) -> list[Token]:
+    """The fences the doc-test runs (and those marked `notest`): all that show Python to a reader."""
+    return [token for token in fences(text) if fence_language(token.info) in PYTHON]
 
 
 def lift_containers(source: str) -> str:
@@ -186,9 +205,7 @@ class DocTest:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_markdown_docs_markdown_it(self):
-        md = MarkdownIt("commonmark")
-        lift = lambda state: setattr(state, "src", lift_containers(state.src))  # noqa: E731 - a one-line rule
-        md.core.ruler.before("block", "lift_containers", lift)
+        md = markdown_parser()
         md.core.ruler.after("block", "record_fences", self.record_fences)
         return md
 
@@ -210,7 +227,7 @@ class DocTest:
             if token.type != "fence":
                 continue
             info = token.info.strip()
-            lang = info.strip("{}").split()[0].lstrip(".") if info else ""
+            lang = fence_language(info)
             fence = Fence(self.page, token.map[0] + 1, close=token.map[1] - 1)
             if OUTPUT_INFO.match(info):
                 before = tokens[i - 1] if i else None
@@ -276,7 +293,7 @@ class DocTest:
 
     def python(self) -> FreshPythonPool:
         if self._python is None:
-            preload, workers = self.config.getini("doctest_preload"), int(self.config.getini("doctest_workers"))
+            preload, workers = self.config.getini("fence_preload"), int(self.config.getini("fence_workers"))
             self._python = FreshPythonPool(preload, self.root, workers)
         return self._python
 

@@ -20,7 +20,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).parent.parent
 SERVER = Path(__file__).with_name("fork_server.py")
 
 
@@ -44,7 +43,7 @@ class Result:
         return "\n".join([self.stderr.rstrip("\n"), "Traceback (most recent call last):", *frames, self.error or ""])
 
 
-def warm_start(code: str, preload=(), root: Path = ROOT) -> str:
+def warm_start(code: str, preload, root: Path) -> str:
     """The opening of `code` that a warm server may run ahead for it, rewritten as code; "" if none is worth it.
 
     The opening is the leading run of imports and of `os.environ[...] = "..."` settings made before any
@@ -99,7 +98,7 @@ class FreshPython:
     """A client of one fork server; start it with `preload`, the modules every run should find imported, and
     `prelude`, code the server runs once before its first fork (see `warm_start`)."""
 
-    def __init__(self, preload=(), root: Path = ROOT, prelude: str = ""):
+    def __init__(self, preload, root: Path, prelude: str = ""):
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "snippets"), os.environ.get("PYTHONPATH", "")])}
         env.pop("PYTEST_CURRENT_TEST", None)
         self.server = subprocess.Popen(
@@ -131,7 +130,7 @@ class FreshPythonPool:
     """Fork servers started on demand: up to `workers` plain ones, so that independent runs use every core,
     and one for each warm start that some code needs (its import is the cost a second one would repeat)."""
 
-    def __init__(self, preload=(), root: Path = ROOT, workers: int = 1):
+    def __init__(self, preload, root: Path, workers: int = 1):
         self.preload, self.root, self.workers = preload, root, workers
         self.idle: dict[str, queue.Queue[FreshPython]] = {}  # by warm start; "" for the plain servers
         self.started: list[FreshPython] = []

@@ -1,6 +1,6 @@
 """A warm Python that forks a fresh child for each piece of code it is sent: the doc-test's interpreter.
 
-Started by `fresh_python.FreshPython` as `PYTHONPATH=snippets python tests/fork_server.py MODULE... [--prelude
+Started by `fresh_python.FreshPython` as `PYTHONPATH=snippets python page_doctest/fork_server.py MODULE... [--prelude
 CODE]` in the repository root. It imports the slow modules once (torch), runs CODE (the opening `os.environ`
 settings and imports shared by the code it serves), then never runs anything itself, so every child starts
 from the state of a new interpreter that has just done the same. Requests and replies are one JSON
