@@ -134,3 +134,46 @@ def test_copy_button_copies_runnable_code_only(browser, site_url):
     copy_in_outputs = page.locator('.language-text.highlight [data-md-type="copy"]').count()
     assert copy_in_outputs == 0, "output blocks offer a copy button"
     context.close()
+
+
+# For each set of framework tabs on the page (one with a Keras tab), the label of the tab that is selected.
+SELECTED_FRAMEWORKS = """() => [...document.querySelectorAll(".tabbed-set")]
+    .filter(set => [...set.querySelectorAll(".tabbed-labels > label")].some(label => label.innerText === "Keras"))
+    .map(set => set.querySelector(`.tabbed-labels > label[for="${set.querySelector(":scope > input:checked").id}"]`))
+    .map(label => label.innerText)"""
+
+
+def selected_frameworks(sync_api, page, source: Path, expected: str) -> set[str]:
+    """The tabs selected in the page's framework sets, once it shows the sets `source` holds, all on `expected`.
+
+    Waits a little for Material to apply the stored choice, then reads what is there (so a miss fails with it).
+    """
+    sets = markdown(source).count('=== "Keras"')
+    settled = f"want => (s => s.length === {sets} && s.every(label => label === want))(({SELECTED_FRAMEWORKS})())"
+    try:
+        page.wait_for_function(settled, arg=expected, timeout=3000)
+    except sync_api.TimeoutError:
+        pass
+    selected = page.evaluate(SELECTED_FRAMEWORKS)
+    assert len(selected) == sets > 0, f"{source.name}: {len(selected)} sets of framework tabs shown, {sets} in source"
+    return set(selected)
+
+
+def test_framework_choice_follows_the_reader_across_pages(sync_api, browser, site_url):
+    """Keras picked once is Keras in every set of tabs: on the page, after a click to another, on a fresh load."""
+    names = ("linearity-model.md", "batchnorm-inference.md", "frameworks.md")  # two sets of tabs, then one and one
+    start, by_click, by_load = (DOCS / name for name in names)
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})  # a desktop: the nav is in the sidebar
+    page = context.new_page()
+    page.goto(site_url + url_path(start), wait_until="networkidle")
+    assert selected_frameworks(sync_api, page, start, "PyTorch") == {"PyTorch"}, f"{start.name}: not PyTorch first"
+    page.locator(".tabbed-labels > label", has_text="Keras").first.click()
+    assert selected_frameworks(sync_api, page, start, "Keras") == {"Keras"}, f"{start.name}: not every set followed"
+    page.evaluate("window.__before_navigation = true")
+    page.locator(".md-nav--primary a", has_text="Batch norm in evaluation mode").first.click()
+    page.wait_for_url(site_url + url_path(by_click))
+    assert page.evaluate("window.__before_navigation === true"), "the click reloaded the page: no instant navigation"
+    assert selected_frameworks(sync_api, page, by_click, "Keras") == {"Keras"}, f"{by_click.name}, reached by a click"
+    page.goto(site_url + url_path(by_load), wait_until="networkidle")
+    assert selected_frameworks(sync_api, page, by_load, "Keras") == {"Keras"}, f"{by_load.name}, loaded afresh"
+    context.close()
