@@ -35,3 +35,12 @@ def test_every_action_is_pinned_to_a_version():
     uses = [step["uses"] for job in WORKFLOW["jobs"].values() for step in job["steps"] if "uses" in step]
     loose = [use for use in uses if not re.search(r"@(v\d+\.\d+\.\d+|[0-9a-f]{40})$", use)]
     assert uses and not loose, f"pin these to a release: {loose}"
+
+
+def test_the_install_command_alone_gets_the_cpu_build_of_torch():
+    requirements = (ROOT / "requirements.txt").read_text().splitlines()
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in requirements, (
+        "requirements.txt lost torch's CPU index: relock with the command in requirements.in"
+    )
+    assert "torch==2.13.0" in requirements, "pin torch without a local version, so the CPU index and PyPI both match"
+    assert "PIP_RETRIES=0" in (ROOT / ".ci" / "run").read_text(), "CI here cannot reach that index: fail over at once"
