@@ -3,14 +3,17 @@
 1. Keep the BatchNorm modules and put them back in eval mode after every
    model.train(), with their parameters excluded from training and their
    gradients dropped.
-2. Replace each BatchNorm by a fixed affine map x * scale + shift, computed
-   from its running statistics, parameters and epsilon, kept as buffers,
-   for any input (n, C, ...).
+2. Replace each BatchNorm2d by torchvision.ops.FrozenBatchNorm2d, which holds
+   gamma, beta and the running statistics as buffers and computes the
+   evaluation-mode map in any mode, with the batch norm's own epsilon.
 
 Run it: python snippets/frozen_batchnorm.py
 """
 
+import inspect
+
 import torch
+from torchvision.ops import FrozenBatchNorm2d
 
 NORMS = (
     torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d,
@@ -33,48 +36,44 @@ def freeze_batchnorm(model):
     return model
 
 
-class FixedAffineBatchNorm(torch.nn.Module):
-    """Eval-mode batch norm as a fixed map x * scale + shift, per channel.
-    Buffers, not parameters: optimizers and train() cannot change it.
-    eps: the epsilon the statistics were trained with, by default bn.eps."""
-
-    def __init__(self, bn, eps=None):
-        super().__init__()
-        eps = bn.eps if eps is None else eps
-        if bn.running_mean is None:
-            raise ValueError(
-                "this batch norm has no running statistics "
-                "(track_running_stats=False): it always normalizes with the "
-                "batch's own, so there is no fixed map to freeze. See the page "
-                "'Fine-tuning with frozen batch norm'."
-            )
-        with torch.no_grad():  # gamma = 1 and beta = 0 where bn has none:
-            # affine=False has neither, bias=False keeps gamma and has no beta
-            gamma = bn.weight if bn.weight is not None else 1.0
-            beta = bn.bias if bn.bias is not None else 0.0
-            scale = gamma / torch.sqrt(bn.running_var + eps)  # s
-            shift = beta - scale * bn.running_mean  # the offset BN(0)
-        self.register_buffer("scale", scale.detach().clone())
-        self.register_buffer("shift", shift.detach().clone())
-
-    def forward(self, x):
-        shape = (1, -1) + (1,) * (x.dim() - 2)  # channels on dimension 1
-        return x * self.scale.view(shape) + self.shift.view(shape)
+def frozen(bn):
+    """A FrozenBatchNorm2d computing what bn computes in evaluation mode."""
+    if bn.running_mean is None:
+        raise ValueError(
+            "this batch norm has no running statistics "
+            "(track_running_stats=False): it always normalizes with the "
+            "batch's own, so there is no fixed map to freeze"
+        )
+    fixed = FrozenBatchNorm2d(bn.num_features, eps=bn.eps)  # bn's own eps
+    fixed = fixed.to(bn.running_mean)  # bn's dtype and device
+    # FrozenBatchNorm2d drops num_batches_tracked from a state dict; where bn
+    # has no gamma or beta (affine=False; bias=False has no beta), it keeps
+    # its initial gamma = 1, beta = 0
+    loaded = fixed.load_state_dict(bn.state_dict(), strict=False)
+    assert not loaded.unexpected_keys
+    assert set(loaded.missing_keys) <= {"weight", "bias"}
+    return fixed
 
 
 def replace_batchnorm(model):
-    """Swap every batch norm in model for its FixedAffineBatchNorm, in place."""
+    """Swap every BatchNorm2d in model for its FrozenBatchNorm2d, in place.
+    FrozenBatchNorm2d takes (n, C, h, w) inputs only: other batch norms stay
+    (freeze them with freeze_batchnorm)."""
     for name, child in model.named_children():
-        if isinstance(child, NORMS):
-            setattr(model, name, FixedAffineBatchNorm(child))
+        if type(child) is torch.nn.BatchNorm2d:
+            setattr(model, name, frozen(child))
         else:
             replace_batchnorm(child)
     return model
 
 
 if __name__ == "__main__":
+    def default_eps(layer):
+        return inspect.signature(layer).parameters["eps"].default
+
+    assert default_eps(FrozenBatchNorm2d) == default_eps(torch.nn.BatchNorm2d)
     torch.manual_seed(0)
-    for options in ({}, {"bias": False}, {"affine": False}):
+    for options in ({}, {"bias": False}, {"affine": False}, {"eps": 1e-3}):
         bn = torch.nn.BatchNorm2d(3, **options)
         if options == {"bias": False}:  # torch 2.13: gamma kept, no beta
             assert bn.affine and bn.weight is not None and bn.bias is None
@@ -87,13 +86,16 @@ if __name__ == "__main__":
                 bn.bias.uniform_(-1.0, 1.0)
         model = replace_batchnorm(torch.nn.Sequential(bn))
         fixed = model[0]
-        assert isinstance(fixed, FixedAffineBatchNorm)
+        assert isinstance(fixed, FrozenBatchNorm2d) and fixed.eps == bn.eps
         X = torch.randn(4, 3, 4, 4)
         with torch.no_grad():
             expected = bn.eval()(X)
             for mode in (True, False):  # its mode changes nothing in it
                 out = fixed.train(mode)(X)
                 assert torch.allclose(out, expected, rtol=1e-6, atol=1e-6)
-        assert list(fixed.parameters()) == []
-    print("FixedAffineBatchNorm equals the batch norm in eval mode, in any mode:")
-    print("  with gamma and beta, with bias=False (no beta), with affine=False")
+        assert list(fixed.parameters()) == []  # buffers only
+    names = [name for name, _ in fixed.named_buffers()]
+    assert names == ["weight", "bias", "running_mean", "running_var"]
+    print("FrozenBatchNorm2d equals the batch norm in eval mode, in any mode:")
+    print("  with gamma and beta, bias=False, affine=False, eps=1e-3")
+    print("its default eps equals BatchNorm2d's:", default_eps(FrozenBatchNorm2d))

@@ -8,7 +8,7 @@ from urllib.parse import urldefrag
 import pytest
 
 from page_doctest import fences
-from page_visits import VIEWS
+from page_visits import VIEWPORTS, VIEWS
 from project import DOCS, PAGES, url_path
 
 SCHEMES = ["light", "dark"]  # the views of page_visits.py that read the whole document, on a desktop
@@ -176,4 +176,17 @@ def test_framework_choice_follows_the_reader_across_pages(sync_api, browser, sit
     assert selected_frameworks(sync_api, page, by_click, "Keras") == {"Keras"}, f"{by_click.name}, reached by a click"
     page.goto(site_url + url_path(by_load), wait_until="networkidle")
     assert selected_frameworks(sync_api, page, by_load, "Keras") == {"Keras"}, f"{by_load.name}, loaded afresh"
+    context.close()
+
+
+def test_the_home_pages_first_phone_screen_states_the_answer(browser, site_url):
+    context = browser.new_context(**VIEWPORTS["phone"])
+    page = context.new_page()
+    page.goto(site_url, wait_until="networkidle")
+    answer = page.locator("#in-short")
+    box, height = answer.bounding_box(), VIEWPORTS["phone"]["viewport"]["height"]
+    assert box and box["y"] + box["height"] <= height, f"the short answer ends {box} below a {height}-pixel screen"
+    text = answer.inner_text()
+    for verdict in ("training mode", "nonlinear", "evaluation mode", "affine", "linear exactly when"):
+        assert verdict in text, f"the first phone screen lacks {verdict!r}: {text}"
     context.close()

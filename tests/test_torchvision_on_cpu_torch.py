@@ -12,7 +12,8 @@ def fresh_python(code: str) -> subprocess.CompletedProcess:
 
 def test_the_stand_in_acts_exactly_where_torchvision_cannot_import_alone():
     alone = fresh_python("import torchvision")
-    if fresh_python("import sys, project.torchvision_on_cpu_torch as m; sys.exit(m.operator_library_loads())").returncode:
+    loads = fresh_python("import sys, project.torchvision_on_cpu_torch as m; sys.exit(m.operator_library_loads())")
+    if loads.returncode:
         assert alone.returncode == 0, f"torchvision's operators load here, yet it fails to import:\n{alone.stderr}"
         return  # a torchvision built for this torch (the workflow's CPU index): the stand-in does nothing
     assert alone.returncode != 0, (
