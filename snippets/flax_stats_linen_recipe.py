@@ -31,7 +31,7 @@ class TrainState(train_state.TrainState):
 
 
 def data(rng, n):
-    """n samples of 4 features of mean 5, spread 2; a linear target."""
+    """n samples of 4 features of mean 5, standard deviation 2; a linear target."""
     X = 5 + 2 * rng.normal(size=(n, 4))
     targets = (X - 5) @ np.array([1.0, -2.0, 0.5, 1.0])
     return jnp.asarray(X, jnp.float32), jnp.asarray(targets, jnp.float32)
@@ -40,6 +40,7 @@ def data(rng, n):
 model, tx = MLP(), optax.adam(1e-2)  # shared by every state below
 
 
+@jax.jit  # one compilation, not one per operation of init
 def new_state(seed):
     variables = model.init(jax.random.key(seed), jnp.ones((1, 4)), train=False)
     return TrainState.create(

@@ -24,7 +24,7 @@ class MLP(nnx.Module):
 
 
 def data(rng, n):
-    """n samples of 4 features of mean 5, spread 2; a linear target."""
+    """n samples of 4 features of mean 5, standard deviation 2; a linear target."""
     X = 5 + 2 * rng.normal(size=(n, 4))
     targets = (X - 5) @ np.array([1.0, -2.0, 0.5, 1.0])
     return jnp.asarray(X, jnp.float32), jnp.asarray(targets, jnp.float32)

@@ -37,6 +37,6 @@ for dtype in U:
     name = str(dtype).removeprefix("torch.")
     print(
         f"{name:8} bound held; dead/live: bound x{bound_growth:.0f},"
-        f" error x{growth:.0f} within a factor 3 in all 16 channels"
+        f" error between x{growth / 3:.0f} and x{3 * growth:.0f} in all 16 channels"
     )
 print(f"largest |W'| with dead channels: {largest:.0f}")

@@ -94,6 +94,8 @@ if __name__ == "__main__":
                 out = fixed.train(mode)(X)
                 assert torch.allclose(out, expected, rtol=1e-6, atol=1e-6)
         assert list(fixed.parameters()) == []  # buffers only
+    synced = torch.nn.SyncBatchNorm(3)  # not the exact class BatchNorm2d: stays
+    assert replace_batchnorm(torch.nn.Sequential(synced))[0] is synced
     names = [name for name, _ in fixed.named_buffers()]
     assert names == ["weight", "bias", "running_mean", "running_var"]
     print("FrozenBatchNorm2d equals the batch norm in eval mode, in any mode:")

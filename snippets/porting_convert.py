@@ -25,7 +25,7 @@ def torch_arrays(model):
     for key, tensor in model.state_dict().items():
         if key.endswith("num_batches_tracked"):  # a step count: Keras has none
             continue
-        array = tensor.numpy()
+        array = tensor.cpu().numpy()  # .cpu(): a model on a GPU too
         if array.ndim == 4:  # Conv2d kernel (out, in, kh, kw) -> (kh, kw, in, out)
             array = array.transpose(2, 3, 1, 0)
         elif array.ndim == 2:  # Linear weight (out, in) -> Dense kernel (in, out)

@@ -1,4 +1,7 @@
-"""A Conv-BN-ReLU model made ready for quantization-aware training (eager mode)."""
+"""A Conv-BN-ReLU model made ready for quantization-aware training (eager mode).
+
+Run it: python snippets/qat_prepare.py
+"""
 
 import copy
 import warnings
