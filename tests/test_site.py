@@ -42,3 +42,11 @@ def test_every_python_block_on_the_site_ran(site, executed_fences, request):
         if not shown[page] == collected[page] == executed_fences[page]
     ]
     assert not mismatches, "\n".join(mismatches)
+
+
+@pytest.mark.parametrize("page", MARKDOWN_PAGES, ids=lambda page: page.name)
+def test_no_paragraph_swallows_a_code_block(site, page):
+    """Text right under a fence's closing line, with no blank line, becomes a paragraph wrapped around the block:
+    invalid HTML that browsers split, leaving its links outside any paragraph (unstyled, an axe violation)."""
+    swallowed = re.findall(r"<p[^>]*>\s*<div[^>]*>.*?</pre></div>\s*([^<\n]{0,60})", rendered(site, page), re.S)
+    assert not swallowed, f"{page.relative_to(ROOT)}: add a blank line after the fence closing before: {swallowed}"
