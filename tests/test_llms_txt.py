@@ -14,11 +14,18 @@ import pytest
 from bs4 import BeautifulSoup
 
 from page_doctest import DOCTEST, OUTPUT_INFO, fences, python_fences
-from project import MARKDOWN_PAGES, NOTEBOOKS, PAGES, read_config, url_path
+from project import MARKDOWN_PAGES, NOTEBOOKS, PAGES, load_hook, read_config, url_path
 
 LISTED = re.compile(r"^- \[(?P<title>[^\]]+)\]\((?P<url>[^)\s]+)\)(?:: (?P<description>.*))?$")
 CODE_BLOCK = re.compile(r"^(`{3,}|~{3,}).*?^\1", re.DOTALL | re.MULTILINE)
 KATEX_MARKUP = re.compile(r"katex|LLMSTEX|\\\(|\\\[")  # KaTeX's classes, a placeholder left, arithmatex's delimiters
+
+
+def test_a_formula_placeholder_becomes_its_tex_again():
+    """What the HTML-to-Markdown conversion carries for each formula; a display one keeps its list indentation."""
+    hook = load_hook("llms_txt")
+    inline, display = hook.encode(r" \hat{x}_i^* ", False), hook.encode("a \\\\\n  b", True)
+    assert hook.decode(f"See {inline}.\n\n   {display}\n") == "See $\\hat{x}_i^*$.\n\n   $$\n   a \\\\\n     b\n   $$\n"
 
 
 def html(site: Path, page: Path) -> BeautifulSoup:
