@@ -1,7 +1,7 @@
 """The bound, layer by layer, on torchvision's ResNet-18 and MobileNetV3-Small.
 
-Each model: random weights, running statistics averaged over 3 training-mode
-batches, eval(), folded with FX's fuse.
+Each model as real_arch_models.trained leaves it (random weights, gamma and
+beta moved, running statistics averaged over 4 batches), folded with FX's fuse.
 
 Run it: python snippets/fold_error_real_models.py
 """
@@ -11,27 +11,13 @@ import math
 import warnings
 
 import torch
-import torchvision
 
 from fold_error_bound import U, compare, size_ratio
+from real_arch_models import BUILDERS, trained
 
 with warnings.catch_warnings():  # its import warns from torch.jit, deprecated
     warnings.filterwarnings("ignore", "`torch.jit.script_method` is deprecated")
     from torch.fx.experimental.optimization import fuse
-
-
-def trained_state(model):
-    """Random gamma and beta; running statistics the average of 3 batches' ones."""
-    torch.manual_seed(1)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 2.0)
-                m.bias.uniform_(-1.0, 1.0)
-                m.momentum = None  # a plain average, not mostly the initial 0 and 1
-        for _ in range(3):
-            model(2 * torch.randn(8, 3, 32, 32) + 1)
-    return model.eval()
 
 
 def conv_bn_pairs(model):
@@ -74,8 +60,8 @@ def inputs_of(model, names, X):
 LIMIT = {torch.float32: 100, torch.float16: 30, torch.bfloat16: 30}  # times u
 torch.manual_seed(0)
 X = torch.randn(1, 3, 32, 32)
-for build in torchvision.models.resnet18, torchvision.models.mobilenet_v3_small:
-    model = trained_state(build(weights=None))
+for model_name in BUILDERS:
+    model = trained(model_name)  # as on real-architectures.md
     folded = fuse(model)  # a copy, with each conv + batch norm pair folded
     pairs = conv_bn_pairs(model)
     left = [m for m in folded.modules() if isinstance(m, torch.nn.BatchNorm2d)]
@@ -98,8 +84,7 @@ for build in torchvision.models.resnet18, torchvision.models.mobilenet_v3_small:
         conv.in_channels // conv.groups * math.prod(conv.kernel_size)
         for conv in (model.get_submodule(name) for name, _ in pairs)
     ]
-    name = build.__name__
-    print(f"{name}: {len(pairs)} folded layers, K from {min(K)} to {max(K)}")
+    print(f"{model_name}: {len(pairs)} folded layers, K from {min(K)} to {max(K)}")
     print(f"  float32, float16, bfloat16: bound held, largest ratio {worst:.0e}")
     typical = torch.tensor(typical)
     low, high, middle = typical.min(), typical.max(), typical.median()
