@@ -61,10 +61,17 @@ MARKDOWN_PAGES = [page for page in PAGES if page.suffix == ".md"]
 NOTEBOOKS = [page for page in PAGES if page.suffix == ".ipynb"]
 
 
+def page_id(page: Path) -> str:
+    """docs/linear.md -> "linear.md", docs/short-answers/index.md -> "short-answers/index.md": unique, unlike a name."""
+    return page.relative_to(DOCS).as_posix()
+
+
 def url_path(page: Path) -> str:
-    """docs/index.md -> "", docs/linear.md -> "linear/" (MkDocs' directory URLs)."""
+    """docs/index.md -> "", docs/linear.md -> "linear/", docs/a/index.md -> "a/" (MkDocs' directory URLs)."""
     relative = page.relative_to(DOCS).with_suffix("")
-    return "" if relative.name == "index" else f"{relative.as_posix()}/"
+    if relative.name == "index":
+        relative = relative.parent
+    return "" if relative == Path(".") else f"{relative.as_posix()}/"
 
 
 def load_hook(name: str):

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from project import PAGES, url_path
+from project import PAGES, page_id, url_path
 from project.chromium import launch
 
 # Lighthouse's phone, and a large desktop: the narrowest first screen and the one that holds the most text.
@@ -119,7 +119,8 @@ def visit_all(sync_api, site_url, artifacts, jobs):
                     visit.formula_boxes = page.locator(".katex-html").count()
                 for width_name, width in SCREENSHOT_WIDTHS.items():
                     page.set_viewport_size({"width": width, "height": 800})
-                    page.screenshot(path=artifacts / f"{page_file.stem}-{width_name}-{scheme}.png", full_page=True)
+                    name = page_id(page_file).rsplit(".", 1)[0].replace("/", "-")  # short-answers/index: not index
+                    page.screenshot(path=artifacts / f"{name}-{width_name}-{scheme}.png", full_page=True)
             context.close()
         browser.close()
     return results

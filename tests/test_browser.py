@@ -9,7 +9,7 @@ import pytest
 
 from page_doctest import fences
 from page_visits import VIEWPORTS, VIEWS
-from project import DOCS, PAGES, url_path
+from project import DOCS, PAGES, page_id, url_path
 
 SCHEMES = ["light", "dark"]  # the views of page_visits.py that read the whole document, on a desktop
 RAW_TEX = re.compile(r"\$|\\\(|\\\[|\\[a-zA-Z]+\{|\\frac")
@@ -36,7 +36,7 @@ def formulas_in_source(page: Path) -> int:
     return len(display) + len(re.findall(inline, text))
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+@pytest.mark.parametrize("page", PAGES, ids=page_id)
 def test_math_is_typeset(visits, page):
     visit = visits[page, "light"]
     assert visit.formulas == formulas_in_source(page), "the page holds a different number of formulas than its source"
@@ -47,7 +47,7 @@ def test_math_is_typeset(visits, page):
 
 
 @pytest.mark.parametrize("view", VIEWS)
-@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+@pytest.mark.parametrize("page", PAGES, ids=page_id)
 def test_no_request_leaves_the_site_and_no_error(visits, site_url, page, view):
     visit = visits[page, view]
     assert visit.requests, "no request recorded: is the listener working?"
@@ -58,7 +58,7 @@ def test_no_request_leaves_the_site_and_no_error(visits, site_url, page, view):
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
-@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+@pytest.mark.parametrize("page", PAGES, ids=page_id)
 def test_no_serious_accessibility_violation(visits, page, scheme):
     """Every axe rule in the light palette; in the dark one, the rules on colour (the document is the same)."""
     assert not visits[page, scheme].violations, "\n".join(visits[page, scheme].violations)

@@ -14,7 +14,7 @@ import pytest
 from fontTools.ttLib import TTFont
 
 from page_visits import drawn_fonts
-from project import PAGES, load_hook
+from project import PAGES, load_hook, page_id
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +167,7 @@ def glyphs(site):
     return served_glyphs(site)
 
 
-@pytest.mark.parametrize("page_file", PAGES, ids=lambda page: page.name)
+@pytest.mark.parametrize("page_file", PAGES, ids=page_id)
 def test_no_formula_falls_back_to_another_font(visits, glyphs, page_file):
     visit = visits[page_file, "light"]
     assert len(visit.drawn) >= visit.formula_boxes, "some formulas have no text to check: is it the right markup?"
@@ -196,7 +196,7 @@ def test_the_font_check_catches_a_cut_glyph_and_a_fallback(browser, site_url, gl
 
 
 @pytest.mark.parametrize("view", ["light", "phone"], ids=["desktop", "phone"])
-@pytest.mark.parametrize("page_file", PAGES, ids=lambda page: page.name)
+@pytest.mark.parametrize("page_file", PAGES, ids=page_id)
 def test_first_screen_fonts_are_preloaded_and_nothing_else(visits, page_file, view):
     visit = visits[page_file, view]
     missing = visit.first_screen_fonts - visit.preloaded_fonts

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup, Comment, NavigableString
 
-from project import PAGES, read_config, url_path
+from project import PAGES, page_id, read_config, url_path
 
 SITE_DESCRIPTION = read_config()["site_description"]
 # Front matter rendered as Markdown shows up as text like "description: ...".
@@ -22,11 +22,11 @@ def description(site: Path, page: Path) -> str:
     return meta["content"].strip() if meta else ""
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+@pytest.mark.parametrize("page", PAGES, ids=page_id)
 def test_page_has_its_own_description(site, page):
     found = description(site, page)
-    assert found, f"docs/{page.name} has no description: add `description:` to its front matter"
-    assert found != SITE_DESCRIPTION, f"docs/{page.name} shows the site's description: give it its own"
+    assert found, f"docs/{page_id(page)} has no description: add `description:` to its front matter"
+    assert found != SITE_DESCRIPTION, f"docs/{page_id(page)} shows the site's description: give it its own"
 
 
 def test_no_two_pages_share_a_description(site):
@@ -49,7 +49,7 @@ def text_before(article, heading) -> str:
     raise AssertionError("the heading is not inside the article")
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+@pytest.mark.parametrize("page", PAGES, ids=page_id)
 def test_article_starts_with_its_h1(site, page):
     article = html(site, page).find("article")
     headings = article.find_all(["h1", "h2", "h3", "h4", "h5", "h6"])
@@ -60,7 +60,7 @@ def test_article_starts_with_its_h1(site, page):
     assert not headings[0].find_all_previous("hr"), f"{page.name} shows a rule above its h1"
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+@pytest.mark.parametrize("page", PAGES, ids=page_id)
 def test_no_metadata_text_in_page_or_toc(site, page):
     soup = html(site, page)
     assert METADATA_TEXT not in soup.find("article").get_text(" "), f"front matter shown as text on {page.name}"
