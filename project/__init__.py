@@ -16,6 +16,8 @@ import yaml
 ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
 MKDOCS_YML = ROOT / "mkdocs.yml"
+# What the tests build for, as the Pages workflow would: each page then links its source and a pre-filled issue.
+TEST_REPOSITORY = "https://github.com/is-batch-norm-linear/is-batch-norm-linear"
 
 
 @dataclass(frozen=True)
@@ -102,10 +104,15 @@ class Build:
 
 
 def build_site(site: Path, url: str | None = None, project: Path = ROOT, strict: bool = True,
-               timeout: float | None = None) -> Build:
-    """`mkdocs build` of `project` into `site`, never with -q (it hides warnings); the log holds stdout and stderr."""
+               timeout: float | None = None, repository: str | None = None) -> Build:
+    """`mkdocs build` of `project` into `site`, never with -q (it hides warnings); the log holds stdout and stderr.
+
+    `repository`: the GitHub repository's URL (REPO_URL, as the Pages workflow sets it); None: unknown.
+    """
     command = [sys.executable, "-m", "mkdocs", "build", *(["--strict"] if strict else []), "--site-dir", str(site)]
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", **({"SITE_URL": url} if url else {})}
+    env = {key: value for key, value in os.environ.items() if key != "REPO_URL"}  # only what the caller says
+    env |= {"NO_MKDOCS_2_WARNING": "1", **({"SITE_URL": url} if url else {})}
+    env |= {"REPO_URL": repository} if repository else {}
     try:
         result = subprocess.run(command, cwd=project, capture_output=True, text=True, env=env, timeout=timeout)
     except subprocess.TimeoutExpired as hung:

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from page_visits import visit_site
-from project import ROOT, build_site
+from project import ROOT, TEST_REPOSITORY, build_site
 from project.chromium import CHROMIUM, launch
 from project.static_server import serve
 
@@ -26,10 +26,11 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def build(tmp_path_factory):
-    """The site built once per session with `mkdocs build --strict`, for the address it is served at."""
+    """The site built once per session with `mkdocs build --strict`, for the address it is served at and, as the
+    Pages workflow builds it, with its GitHub repository known."""
     site = tmp_path_factory.mktemp("site")
     with serve(site) as url:
-        yield build_site(site, url)
+        yield build_site(site, url, repository=TEST_REPOSITORY)
 
 
 @pytest.fixture(scope="session")

@@ -4,13 +4,17 @@ The build runs every cell (`execute: true`, `allow_errors: false`: a failing cel
 read the page it made instead of running the notebook again.
 """
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from project import NOTEBOOKS, url_path
+from project import NOTEBOOKS, ROOT, url_path
 
 MAX_PAGE_BYTES = 100_000  # mkdocs-jupyter's page was 651 KB before hooks/notebook.py; ours is about 46 KB
 OUTPUT = re.compile(r'class="jp-RenderedText jp-OutputArea-output" data-mime-type="([^"]+)"')
@@ -47,3 +51,16 @@ def test_built_notebook_page_is_lean(site, path):
     assert not jupyter_css, f"mkdocs-jupyter's inline JupyterLab CSS is back (see hooks/notebook.py): {jupyter_css}"
     size = len(page.encode("utf-8"))
     assert size <= MAX_PAGE_BYTES, f"the notebook page is {size:,} bytes, over {MAX_PAGE_BYTES:,}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_the_first_cell_finds_the_checker_in_the_folder_it_runs_in(tmp_path, path):
+    """What the notebook tells a reader who downloaded it or opened it in Colab: put linearity.py in its folder."""
+    setup = next(cell.source for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code")
+    run = [sys.executable, "-c", setup]
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    alone = subprocess.run(run, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert "No module named 'linearity'" in alone.stderr, alone.stderr
+    shutil.copy(ROOT / "snippets" / "linearity.py", tmp_path)
+    beside = subprocess.run(run, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert beside.returncode == 0, beside.stderr

@@ -44,3 +44,10 @@ def test_the_install_command_alone_gets_the_cpu_build_of_torch():
     )
     assert "torch==2.13.0" in requirements, "pin torch without a local version, so the CPU index and PyPI both match"
     assert "PIP_RETRIES=0" in (ROOT / ".ci" / "run").read_text(), "CI here cannot reach that index: fail over at once"
+
+
+def test_the_published_site_knows_its_repository():
+    """mkdocs.yml's extra.repository comes from REPO_URL: the source, issue and Colab links (test_page_links.py)."""
+    build = next(step for step in WORKFLOW["jobs"]["deploy"]["steps"] if "mkdocs build" in step.get("run", ""))
+    assert build["env"]["REPO_URL"] == "${{ github.server_url }}/${{ github.repository }}"
+    assert build["env"]["REPO_BRANCH"] == "${{ github.ref_name }}"
