@@ -25,6 +25,7 @@ OUTPUT_BLOCK = re.compile(
     r'<div class="[^"]*\bhighlight\b[^"]*"(?=><span class="filename">Output</span>)'
     r'|<div class="[^"]*\bjp-OutputArea-output\b[^"]*"'
 )
+ERROR_LINE = re.compile(r"\b[A-Z]\w*(?:Error|Exception)\b:")  # ValueError: ..., ModifyScopeVariableError: ...
 RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
 # Material colours names with this variable, which it sets to the colour of all code.
 NAME_COLOUR = "color:var(--md-code-hl-name-color)"
@@ -119,9 +120,18 @@ def output_blocks(html):
     return [html[block.start() : element_end(html, block.start())] for block in OUTPUT_BLOCK.finditer(html)]
 
 
+def shows_an_error(block):
+    """An Output block that shows an exception's message, which a reader pastes into search."""
+    return ERROR_LINE.search(re.sub(r"<[^>]+>", "", block)) is not None
+
+
 def on_page_content(html, page, config, files):
     # Material's search plugin skips elements with data-search-exclude, then removes the attribute.
-    return OUTPUT_BLOCK.sub(lambda match: f'{match[0]} data-search-exclude="output"', html)
+    def exclude(match):
+        block = html[match.start() : element_end(html, match.start())]
+        return match[0] if shows_an_error(block) else f'{match[0]} data-search-exclude="output"'
+
+    return OUTPUT_BLOCK.sub(exclude, html)
 
 
 def on_post_page(output, page, config):

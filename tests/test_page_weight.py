@@ -13,7 +13,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
 from page_visits import LAZY, RENDER_EVERYTHING, VIEWPORTS
-from project import PAGES, load_hook, url_path
+from project import PAGES, load_hook, page_id, url_path
 
 ACTIVE_TOC_LINK_IS = """href =>
     document.querySelector(".md-sidebar--secondary .md-nav__link--active")?.getAttribute("href") === href"""
@@ -79,24 +79,32 @@ def without(blocks, html):
     return html
 
 
-def test_output_blocks_are_not_searchable_and_code_is(site, hook):
+def test_output_blocks_are_not_searchable_but_errors_and_code_are(site, hook):
+    """Output blocks repeat numbers the code prints: out of search; one that shows an error is what a reader pastes."""
     index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
     searchable = html.unescape("\n".join(entry["text"] for entry in index["docs"]))
-    outputs = codes = 0
+    outputs = errors = codes = 0
     built_pages = {page: (site / url_path(page) / "index.html").read_text(encoding="utf-8") for page in PAGES}
     # a line that any page also shows outside its Output blocks (a quoted error message) is rightly searchable
     output_blocks = {page: hook.output_blocks(built) for page, built in built_pages.items()}  # as the hook finds them
     elsewhere = "\n".join(text_of(without(output_blocks[page], built)) for page, built in built_pages.items())
+    errors_shown = [block for blocks in output_blocks.values() for block in blocks if hook.shows_an_error(block)]
+    elsewhere += "\n".join(text_of(block) for block in errors_shown)  # searchable by design
     for page, built in built_pages.items():
         for block in output_blocks[page]:
             lines = [line for line in text_of(block).splitlines() if len(line) > 12 and line not in elsewhere]
+            if hook.shows_an_error(block):
+                errors += 1
+                shown = text_of(re.sub(r'<span class="filename">.*?</span>', "", block)).splitlines()
+                assert all(line in searchable for line in shown), f"{page_id(page)}: an error not found by search"
+                continue
             outputs += bool(lines)
-            assert not [line for line in lines if line in searchable], f"{page.name}: Output found by search"
+            assert not [line for line in lines if line in searchable], f"{page_id(page)}: Output found by search"
         for block in re.findall(r'<div class="language-python highlight">(.*?)</div>', built, flags=re.S):
             codes += 1
             code = text_of(re.sub(r'<span class="filename">.*?</span>', "", block))
             assert all(line in searchable for line in code.splitlines()), f"{page.name}: code not found"
-    assert outputs and codes, "no Output or code blocks found: has the markup changed?"
+    assert outputs and errors and codes, "no Output, error or code blocks found: has the markup changed?"
 
 
 # ---- In the browser ----
