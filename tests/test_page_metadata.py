@@ -58,6 +58,9 @@ def test_article_starts_with_its_h1(site, page):
     before = text_before(article, headings[0])
     assert not before, f"{page.name} shows text above its h1: {before[:80]!r}"
     assert not headings[0].find_all_previous("hr"), f"{page.name} shows a rule above its h1"
+    levels = [int(heading.name[1]) for heading in headings]
+    skips = [(a, b) for a, b in zip(levels, levels[1:], strict=False) if b > a + 1]
+    assert not skips, f"{page_id(page)} skips heading levels (screen readers' outline, Lighthouse): {skips}"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=page_id)
