@@ -122,7 +122,7 @@ def output_blocks(html):
 
 def shows_an_error(block):
     """An Output block that shows an exception's message, which a reader pastes into search."""
-    return ERROR_LINE.search(re.sub(r"<[^>]+>", "", block)) is not None
+    return ERROR_LINE.search(TAG.sub("", block)) is not None
 
 
 def on_page_content(html, page, config, files):

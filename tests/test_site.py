@@ -12,7 +12,8 @@ from project import DOCS, MARKDOWN_PAGES, PAGES, ROOT, page_id, url_path
 from project.published_anchors import HEADINGS, read_record
 
 MOST_CODE_BLOCKS = 12
-PYTHON_BLOCK = re.compile(r'<div class="language-(?:python|py|python3) highlight">')
+PYTHON_LANGUAGES = ["python", "py", "python3"]  # the fence names Material renders as Python
+PYTHON_BLOCK = re.compile(rf'<div class="language-(?:{"|".join(PYTHON_LANGUAGES)}) highlight">')
 
 
 def rendered(site: Path, page: Path) -> str:
@@ -56,14 +57,17 @@ def test_no_paragraph_swallows_a_code_block(site, page):
     assert not swallowed, f"{page.relative_to(ROOT)}: add a blank line after the fence closing before: {swallowed}"
 
 
-@pytest.mark.parametrize("url", sorted(read_record()), ids=lambda url: url or "home")
+PUBLISHED = read_record()
+
+
+@pytest.mark.parametrize("url", sorted(PUBLISHED), ids=lambda url: url or "home")
 def test_published_anchors_still_land(site, url):
     """A link a reader saved to a section still lands after the section moved: the page keeps the id, on the
     heading or on a link to the section's new place (project/published_anchors.py records them)."""
     page = site / url / "index.html"
     assert page.exists(), f"/{url} is gone: keep a page there that links to where its content moved"
     soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-    for anchor in read_record()[url]:
+    for anchor in PUBLISHED[url]:
         element = soup.find(id=anchor)
         assert element is not None, f"/{url}#{anchor} no longer lands: keep the id (a link to where it moved)"
         if element.name in HEADINGS:
@@ -80,12 +84,15 @@ def test_published_anchors_still_land(site, url):
 def visible_code_blocks(html: str) -> int:
     """Python blocks a reader scrolls past: one per set of tabs (one tab shows), none in a closed <details>."""
     article = BeautifulSoup(html, "html.parser").find("article")
-    blocks = article.select("div.language-python, div.language-py, div.language-python3")
-    hidden = [block for block in blocks if block.find_parent("details") is not None and not
-              block.find_parent("details").has_attr("open")]
-    later_tabs = [block for block in blocks if (tab := block.find_parent("div", class_="tabbed-block")) is not None
-                  and tab.find_previous_sibling("div", class_="tabbed-block") is not None]
-    return len(blocks) - len({id(block) for block in hidden + later_tabs})
+    blocks = article.select(", ".join(f"div.language-{language}" for language in PYTHON_LANGUAGES))
+
+    def shown(block) -> bool:
+        details, tab = block.find_parent("details"), block.find_parent("div", class_="tabbed-block")
+        closed = details is not None and not details.has_attr("open")
+        later_tab = tab is not None and tab.find_previous_sibling("div", class_="tabbed-block") is not None
+        return not (closed or later_tab)
+
+    return sum(shown(block) for block in blocks)
 
 
 @pytest.mark.parametrize("page", MARKDOWN_PAGES, ids=page_id)
