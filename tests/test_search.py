@@ -92,7 +92,6 @@ def test_the_list_has_what_issue_21_asks_for():
     assert not unknown, f"not_landing_yet names queries that are not in the list: {unknown}"
 
 
-
 def test_the_ranking_works_as_contributing_says(site):
     """CONTRIBUTING and mkdocs.yml explain misses by three facts of Material's search: a heading's words weigh 1000
     times a text's, words are not stemmed, and the separator drops exactly lunr's English stop words."""
@@ -106,5 +105,5 @@ def test_the_ranking_works_as_contributing_says(site):
     separator = index["config"]["separator"]
     ours = re.search(r"\(\?<!\[A-Za-z0-9\]\)\(\?:(.*)\)\(\?!\[A-Za-z0-9\]\)$", separator)
     assert ours, f"mkdocs.yml's separator no longer ends with the stop-word alternation: {separator}"
-    split = {re.sub(r"\[(\w)\w\]", r"\1", word).lower() for word in ours.group(1).split("|")}
-    assert split == set(json.loads(f"[{lunr_words.group(1)}]")), "the separator's stop words are not lunr's"
+    our_words = {re.sub(r"\[(\w)\w\]", r"\1", word).lower() for word in ours.group(1).split("|")}
+    assert our_words == set(json.loads(f"[{lunr_words.group(1)}]")), "the separator's stop words are not lunr's"
